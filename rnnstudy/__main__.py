@@ -1,0 +1,3 @@
+from rnnstudy.cli import main
+
+main()

@@ -1,0 +1,36 @@
+"""TensorFlow, started once per process without its start-up noise.
+
+TensorFlow's C++ side writes several lines to the stderr file descriptor before any logging
+setting applies; a user of the CLI should see rnnstudy's progress, not that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def start() -> None:
+    """Import TensorFlow and Keras and find the devices, quietly; cheap after the first call."""
+    if "keras" in sys.modules and "tensorflow" in sys.modules:
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    with _stderr_silenced():
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()

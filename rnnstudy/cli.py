@@ -1,0 +1,177 @@
+"""The ``rnnstudy`` command line: thin commands that parse, call the core and print.
+
+Heavy imports (TensorFlow, Optuna, MLflow) stay inside the command bodies, so ``--help`` is
+instant. A user's mistake is one line, ``Error: ...``, and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import sys
+
+import click
+
+from rnnstudy.errors import RnnstudyError
+from rnnstudy.urls import redact
+
+
+class UserError(click.ClickException):
+    """Printed as ``Error: <message>``; exit code 2."""
+
+    exit_code = 2
+
+
+class RnnstudyGroup(click.Group):
+    def invoke(self, ctx):
+        from rnnstudy.driver import Interrupted
+
+        try:
+            return super().invoke(ctx)
+        except RnnstudyError as exc:
+            raise UserError(redact(str(exc))) from None
+        except Interrupted as exc:
+            click.echo(str(exc), err=True)
+            ctx.exit(130)
+
+
+STORAGE = click.option(
+    "--storage",
+    envvar="RNNSTUDY_STORAGE",
+    metavar="URL",
+    help="Optuna storage: a journal file path or an RDB URL such as "
+    "postgresql://user@host/db [default: mlruns/optuna.journal].",
+)
+TRACKING = click.option(
+    "--tracking-uri",
+    envvar="MLFLOW_TRACKING_URI",
+    metavar="URI",
+    help="MLflow tracking URI [default: sqlite:///mlruns/mlflow.db].",
+)
+
+
+def _assignment(ctx, param, values) -> dict:
+    parsed = {}
+    for item in values:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE, e.g. --set learning_rate=0.01")
+        try:
+            parsed[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            parsed[name] = text  # a bare word is a string: --set optimizer=adam
+    return parsed
+
+
+@click.group(cls=RnnstudyGroup)
+@click.version_option(package_name="rnnstudy")
+def cli() -> None:
+    """Keras experiments as one command: plugins, Optuna search, MLflow tracking."""
+
+
+@cli.command()
+@click.argument("study_file", type=click.Path(dir_okay=False))
+@click.option("--workers", default=1, show_default=True, help="Worker processes on this machine.")
+@STORAGE
+@TRACKING
+@click.option("--epochs", type=int, help="Override the study's epochs (e.g. 2 for a quick try).")
+@click.option("--trials", type=int, help="Run at most this many trials (the first points of a grid).")
+@click.option("--subset", type=int, help="Use at most N samples of each data split.")
+@click.option(
+    "--set",
+    "values",
+    multiple=True,
+    callback=_assignment,
+    metavar="NAME=VALUE",
+    help="Fix any hyperparameter, e.g. --set batch_size=64 (repeatable).",
+)
+@click.option(
+    "--data-dir",
+    envvar="RNNSTUDY_DATA_DIR",
+    type=click.Path(file_okay=False),
+    help="Folder holding local copies of datasets.",
+)
+@click.option(
+    "--trials-per-worker",
+    default=25,
+    show_default=True,
+    help="Replace a worker process after this many trials (bounds memory).",
+)
+def optimize(
+    study_file, workers, storage, tracking_uri, epochs, trials, subset, values, data_dir, trials_per_worker
+) -> None:
+    """Run STUDY_FILE's search; every trial is logged to MLflow. Run again to resume."""
+    from rnnstudy.driver import Options
+    from rnnstudy.driver import optimize as run
+
+    for flag, value in (
+        ("--epochs", epochs),
+        ("--subset", subset),
+        ("--trials-per-worker", trials_per_worker),
+    ):
+        if value is not None and value < 1:
+            raise UserError(f"{flag} {value} must be >= 1")
+    overrides = dict(values)
+    if epochs is not None:
+        overrides["epochs"] = epochs
+    if subset is not None:
+        overrides["subset"] = subset
+    options = Options(
+        storage_url=storage,
+        tracking_uri=tracking_uri,
+        workers=workers,
+        data_dir=data_dir,
+        trials_per_worker=trials_per_worker,
+        overrides={"values": overrides, "trials": trials},
+    )
+    run(study_file, options)
+
+
+@cli.command()
+def plugins() -> None:
+    """List every dataset, model and optimizer with its package and version."""
+    from rnnstudy import backend
+    from rnnstudy.registry import default_registry
+
+    backend.start()  # plugins import Keras: quietly
+    rows = default_registry().all()
+    width = max((len(p.name) for p in rows), default=4)
+    for plugin in rows:
+        line = f"{plugin.kind:<10} {plugin.name:<{width}}  {plugin.package} {plugin.version}"
+        if plugin.error:
+            line += f"  BROKEN: {plugin.error}"
+        click.echo(line)
+
+
+@cli.command()
+@TRACKING
+@click.option("--port", default=5000, show_default=True)
+def ui(tracking_uri, port) -> None:
+    """Start the MLflow UI on 127.0.0.1 over this project's tracking store."""
+    import subprocess
+
+    from rnnstudy.tracking import default_tracking_uri
+
+    uri = tracking_uri or default_tracking_uri()
+    click.echo(f"MLflow UI at http://127.0.0.1:{port} (store {redact(uri)}); Ctrl-C stops it")
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    try:
+        sys.exit(subprocess.call(command))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def main() -> None:
+    logging.getLogger("mlflow").setLevel(logging.WARNING)  # its INFO lines are not for users
+    cli(prog_name="rnnstudy")

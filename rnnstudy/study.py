@@ -1,0 +1,150 @@
+"""Study files: what a study searches, what it fixes, and how it is scored.
+
+A study file is a Python module with one module-level ``study = Study(...)`` and, optionally,
+a ``report(frame)`` function for the experiment's own analysis. See ``studies/`` and the
+README for examples.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnstudy.errors import StudyFileError
+from rnnstudy.space import Space, as_space, grid
+
+SAMPLERS = ("grid", "tpe", "random", "cmaes", "qmc")
+PRUNERS = ("none", "median", "successive_halving", "hyperband")
+REDUCTIONS = ("best", "last", "mean_last")
+PLUGIN_CHOICES = ("dataset", "model", "optimizer")
+
+
+@dataclass
+class Study:
+    """One experiment.
+
+    Args:
+        dataset, model, optimizer: plugin names (`rnnstudy plugins` lists them); search
+            ``"model": [...]`` to compare plugins.
+        search: the searched hyperparameters: a list of values, ``Int(low, high)`` or
+            ``Float(low, high, log=True)``.
+        points: explicit configurations to run, each a dict of hyperparameter values
+            (for comparisons that are not a grid, such as seed 003's optimizer question).
+        fixed: values for hyperparameters that are not searched (epochs, batch_size, ...).
+        sampler: "grid" runs every point of ``search`` (or ``points``) exactly once;
+            "tpe", "random", "cmaes", "qmc" sample ``trials`` points from ``search``.
+        trials: the number of trials for a sampling study.
+        objective: the per-epoch metric that scores a trial (e.g. "val_accuracy").
+        direction: "maximize" or "minimize".
+        reduce: how a trial's epochs become one score: "best", "last", or "mean_last" over
+            the last ``window`` epochs (seed 003's "mean of the last 200 epochs").
+        pruner: "none", "median", "successive_halving" or "hyperband".
+        test_every_epoch: also evaluate the test set after every epoch (seed 003's curves).
+        name: the Optuna study and MLflow experiment; defaults to the file name.
+    """
+
+    dataset: str
+    model: str
+    optimizer: str = "adam"
+    search: dict[str, Any] = field(default_factory=dict)
+    points: list[dict[str, Any]] | None = None
+    fixed: dict[str, Any] = field(default_factory=dict)
+    sampler: str = "grid"
+    trials: int | None = None
+    objective: str = "val_accuracy"
+    direction: str = "maximize"
+    reduce: str = "best"
+    window: int = 1
+    pruner: str = "none"
+    test_every_epoch: bool = False
+    name: str | None = None
+    description: str = ""
+    report: Callable | None = None
+    path: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.search = {name: as_space(name, spec) for name, spec in self.search.items()}
+        _one_of("sampler", self.sampler, SAMPLERS)
+        _one_of("pruner", self.pruner, PRUNERS)
+        _one_of("reduce", self.reduce, REDUCTIONS)
+        _one_of("direction", self.direction, ("maximize", "minimize"))
+        if self.window < 1:
+            raise StudyFileError(f"window={self.window} must be >= 1")
+        if self.points is not None:
+            if not self.points or not all(isinstance(p, dict) and p for p in self.points):
+                raise StudyFileError("points must be a non-empty list of non-empty dicts")
+            if self.search:
+                raise StudyFileError("give either `search` or `points`, not both")
+            if self.sampler != "grid":
+                raise StudyFileError("`points` are run one by one: use sampler='grid' with them")
+        if self.sampler != "grid":
+            if not self.search:
+                raise StudyFileError(f"sampler={self.sampler!r} needs a `search` space")
+            if self.trials is None:
+                raise StudyFileError(f"sampler={self.sampler!r} needs `trials`, the number to run")
+        if self.trials is not None and self.trials < 1:
+            raise StudyFileError(f"trials={self.trials} must be >= 1")
+        for kind in PLUGIN_CHOICES:  # the chosen plugins are hyperparameters like any other
+            if kind not in self.search and not any(kind in p for p in self.points or ()):
+                self.fixed.setdefault(kind, getattr(self, kind))
+
+    @property
+    def grid_points(self) -> list[dict[str, Any]]:
+        """Every configuration a grid study runs, in order."""
+        if self.points is not None:
+            return [dict(p) for p in self.points]
+        return grid(self.search)
+
+    def spaces_for(self, point: dict[str, Any] | None) -> dict[str, Space]:
+        """The search space of one trial: a grid point's names, or the whole space."""
+        if point is None:
+            return self.search
+        if self.points is not None:
+            return {n: as_space(n, sorted({p[n] for p in self.points if n in p}, key=str)) for n in point}
+        return {n: self.search[n] for n in point}
+
+    def override(self, *, trials: int | None = None, values: dict[str, Any] | None = None) -> None:
+        """Apply command-line overrides: a trial budget and fixed values (epochs, subset, ...)."""
+        if trials is not None:
+            if trials < 1:
+                raise StudyFileError(f"--trials {trials} must be >= 1")
+            self.trials = trials
+        self.fixed.update(values or {})
+
+
+def _one_of(what: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise StudyFileError(f"{what}={value!r} is not known; allowed: {', '.join(allowed)}")
+
+
+def load_study(path: str | Path) -> Study:
+    """Read a study file. Every problem becomes a :class:`StudyFileError` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise StudyFileError(f"study file {str(path)!r} not found; the bundled ones are in studies/")
+    module_name = f"rnnstudy_study_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise StudyFileError(f"{path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except StudyFileError as exc:
+        raise StudyFileError(f"{path}: {exc}") from None
+    except Exception as exc:  # any failure of a user's file is a user error
+        raise StudyFileError(f"{path}: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.modules.pop(module_name, None)
+    study = getattr(module, "study", None)
+    if study is None:
+        raise StudyFileError(f"{path} defines no `study`; add `study = Study(dataset=..., model=...)`")
+    if not isinstance(study, Study):
+        raise StudyFileError(f"{path}: `study` is a {type(study).__name__}, not rnnstudy.Study")
+    study.name = study.name or path.stem.replace("_", "-")
+    study.report = getattr(module, "report", None)
+    study.path = path.resolve()
+    return study

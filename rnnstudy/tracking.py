@@ -1,0 +1,123 @@
+"""MLflow tracking: one experiment per study, a parent run per study, a child run per trial.
+
+URIs are always set explicitly: ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else a
+SQLite database with the artifacts beside it under ``mlruns/``. Everything goes through one
+:class:`mlflow.MlflowClient`, which works the same from every worker process.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rnnstudy.errors import StorageError
+from rnnstudy.urls import redact
+
+STORE = Path("mlruns")
+STUDY_TAG = "rnnstudy.study"
+TRIAL_TAG = "rnnstudy.trial"
+STATE_TAG = "rnnstudy.state"
+MAX_PARAM_LENGTH = 500
+
+
+def default_tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI`` or the SQLite database under ``mlruns/``."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(STORE / 'mlflow.db').resolve()}"
+
+
+class Tracker:
+    """The MLflow side of a study."""
+
+    def __init__(self, uri: str | None = None) -> None:
+        from mlflow import MlflowClient
+
+        self.uri = uri or default_tracking_uri()
+        if self.uri.startswith("sqlite:///"):
+            Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        self.client = MlflowClient(tracking_uri=self.uri)
+
+    def check(self) -> None:
+        """Fail with one line naming the (redacted) URI when the store cannot be reached."""
+        try:
+            self.client.search_experiments(max_results=1)
+        except Exception as exc:  # any failure here means "unreachable"
+            raise StorageError(
+                f"MLflow tracking store {redact(self.uri)} cannot be reached "
+                f"({type(exc).__name__}: {redact(str(exc)).splitlines()[0][:200]}); "
+                "start the server or fix --tracking-uri / $MLFLOW_TRACKING_URI"
+            ) from None
+
+    def experiment(self, name: str) -> str:
+        """The id of the study's experiment, created on first use."""
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        location = None
+        if self.uri.startswith("sqlite:///"):  # keep artifacts beside the local database
+            location = (Path(self.uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
+        return self.client.create_experiment(name, artifact_location=location)
+
+    def parent_run(self, experiment_id: str, study_name: str, run_id: str | None, description: str) -> str:
+        """The study's parent run: ``run_id`` reopened on resume, else a new one."""
+        if run_id:
+            self.client.update_run(run_id, status="RUNNING")
+            return run_id
+        run = self.client.create_run(
+            experiment_id,
+            run_name=study_name,
+            tags={STUDY_TAG: study_name, "mlflow.note.content": description},
+        )
+        return run.info.run_id
+
+    def start_trial(
+        self,
+        experiment_id: str,
+        parent_id: str,
+        study_name: str,
+        number: int,
+        run_name: str,
+        description: str,
+    ) -> str:
+        run = self.client.create_run(
+            experiment_id,
+            run_name=run_name,
+            tags={
+                "mlflow.parentRunId": parent_id,
+                STUDY_TAG: study_name,
+                TRIAL_TAG: str(number),
+                "mlflow.note.content": description,
+            },
+        )
+        return run.info.run_id
+
+    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        items = [Param(k, redact(str(v))[:MAX_PARAM_LENGTH]) for k, v in sorted(params.items())]
+        for start in range(0, len(items), 100):
+            self.client.log_batch(run_id, params=items[start : start + 100], synchronous=True)
+
+    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int | None = None) -> None:
+        import time
+
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
+        self.client.log_batch(run_id, metrics=items, synchronous=True)
+
+    def log_artifacts(self, run_id: str, directory: Path) -> None:
+        self.client.log_artifacts(run_id, str(directory))
+
+    def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(run_id, key, redact(str(value))[:5000])
+
+    def finish(self, run_id: str, status: str) -> None:
+        """End a run: FINISHED, FAILED or KILLED (pruned and interrupted trials)."""
+        self.client.set_terminated(run_id, status=status)
+
+    def artifact_dir(self) -> tempfile.TemporaryDirectory:
+        return tempfile.TemporaryDirectory(prefix="rnnstudy-")

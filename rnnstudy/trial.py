@@ -1,0 +1,296 @@
+"""The trial runner: one Optuna trial from plugins to a logged MLflow run.
+
+In reading order: resolve the plugins → load the data → build the model → compile → fit with
+the epoch callback (MLflow metrics, progress, pruning, divergence) → evaluate on the test set
+→ log the results and artifacts → return the objective.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from rnnstudy.data import Data
+from rnnstudy.errors import RnnstudyError
+from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.registry import KINDS, Plugin, Registry
+from rnnstudy.study import Study
+
+Events = Callable[[dict], None]
+
+OVERFIT = "overfit_pct = 100 × (train accuracy − validation accuracy) at the last epoch"
+
+
+class TrialFailed(Exception):
+    """The trial went wrong (its loss diverged, say); the study goes on."""
+
+
+@dataclass
+class Built:
+    """What a trial trains: its plugins, its data and its model."""
+
+    plugins: dict[str, Plugin]
+    data: Data
+    hypermodel: Any
+    model: Any
+
+
+def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Built:
+    """Resolve the plugins, load the data and build the model, declaring every hyperparameter.
+
+    A dry run of this, with no Optuna trial, is how a study is validated before it starts.
+    """
+    # plugins: which ones are themselves hyperparameters, fixed or searched by the study
+    plugins = {}
+    with hp.owned_by("rnnstudy"):
+        for kind in KINDS:
+            names = [p.name for p in registry.all() if p.kind == kind]
+            plugins[kind] = registry.get(kind, hp.Choice(kind, names or [""]))
+        hp.Int("epochs", 1, 10**6, default=10)
+        hp.Int("batch_size", 1, 10**6, default=32)
+        seed = hp.Int("seed", 0, 2**31 - 1, default=0)
+        subset = hp.Int("subset", 0, 10**9, default=0)
+        train_samples = hp.Int("train_samples", 0, 10**9, default=0)
+
+    # data: the plugin caches its files; only the slicing is per trial
+    with hp.owned_by(f"dataset {plugins['dataset'].name!r}"):
+        data = plugins["dataset"].obj(hp, data_dir=data_dir)
+    if train_samples:
+        data = data.sample_train(train_samples, seed)
+    if subset:
+        data = data.limit(subset)
+
+    # model: a Keras Tuner hypermodel (or build function) made for this data
+    keras.utils.set_random_seed(seed)
+    with hp.owned_by(f"model {plugins['model'].name!r}"):
+        hypermodel = plugins["model"].obj(data.info)
+        model = hypermodel.build(hp) if hasattr(hypermodel, "build") else hypermodel(hp)
+    with hp.owned_by(f"optimizer {plugins['optimizer'].name!r}"):
+        optimizer = plugins["optimizer"].obj(hp)
+    if isinstance(model, keras.Model):
+        model.compile(optimizer=optimizer, loss=data.info["loss"], metrics=["accuracy"])
+    return Built(plugins, data, hypermodel, model)
+
+
+class TrialRunner:
+    """Runs trials in one worker process; holds what the trials of a study share."""
+
+    def __init__(
+        self,
+        study: Study,
+        registry: Registry,
+        tracker,
+        experiment_id: str,
+        parent_run_id: str,
+        data_dir: str | None = None,
+        events: Events | None = None,
+    ) -> None:
+        self.study = study
+        self.registry = registry
+        self.tracker = tracker
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+        self.data_dir = data_dir
+        self.events = events or (lambda event: None)
+
+    def run(self, trial, point: dict[str, Any] | None = None) -> float:
+        """Train and log one trial (a grid ``point``, or sampled when None); return its objective.
+
+        Raises:
+            optuna.TrialPruned: the pruner stopped it (its run ends KILLED, tagged PRUNED).
+            TrialFailed: it diverged; any other exception also fails only this trial.
+            RnnstudyError: the study itself is wrong; the driver stops.
+        """
+        import optuna
+
+        hp = HyperParameters(trial=trial, search=self.study.spaces_for(point), fixed=self.study.fixed)
+        run_id = self.tracker.start_trial(
+            self.experiment_id,
+            self.parent_run_id,
+            self.study.name,
+            trial.number,
+            run_name=f"trial-{trial.number:03d}",
+            description=OVERFIT,
+        )
+        trial.set_user_attr("mlflow_run_id", run_id)
+        try:
+            value = self._train(trial, hp, run_id)
+        except optuna.TrialPruned as exc:
+            self.tracker.set_tags(run_id, {"rnnstudy.state": "PRUNED", "rnnstudy.pruned_at_epoch": str(exc)})
+            self.tracker.finish(run_id, "KILLED")
+            raise
+        except KeyboardInterrupt:
+            self.tracker.set_tags(run_id, {"rnnstudy.state": "INTERRUPTED"})
+            self.tracker.finish(run_id, "KILLED")
+            raise
+        except BaseException as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            trial.set_user_attr("fail_reason", reason[:1000])
+            self.tracker.set_tags(run_id, {"rnnstudy.state": "FAILED", "rnnstudy.error": reason})
+            self.tracker.finish(run_id, "FAILED")
+            raise
+        self.tracker.set_tags(run_id, {"rnnstudy.state": "COMPLETE"})
+        self.tracker.finish(run_id, "FINISHED")
+        return value
+
+    def _train(self, trial, hp: HyperParameters, run_id: str) -> float:
+        import optuna
+
+        built = build(hp, self.registry, self.data_dir)
+        data, model = built.data, built.model
+        searched = {k: hp.values[k] for k in hp.search if k in hp.values}
+        self.tracker.client.update_run(run_id, name=_run_name(trial.number, searched))
+        self.tracker.log_params(
+            run_id,
+            {
+                **hp.values,
+                **{f"{kind}_package": f"{p.package} {p.version}" for kind, p in built.plugins.items()},
+                **data.sizes(),
+            },
+        )
+        self.events(
+            {"event": "trial_start", "trial": trial.number, "params": searched, "epochs": hp.values["epochs"]}
+        )
+
+        # fit, one callback doing everything that happens each epoch
+        epochs, batch_size = hp.values["epochs"], hp.values["batch_size"]
+        callback = EpochCallback(self, trial, run_id, data, batch_size, epochs)
+        started = time.perf_counter()
+        fit = getattr(built.hypermodel, "fit", None)
+        fit_args = dict(
+            x=data.x_train,
+            y=data.y_train,
+            validation_data=(data.x_val, data.y_val),
+            epochs=epochs,
+            batch_size=batch_size,
+            callbacks=[callback],
+            verbose=0,
+        )
+        if fit is not None:
+            fit(hp, model, **fit_args)
+        else:
+            model.fit(**fit_args)
+        train_time = time.perf_counter() - started
+        if callback.diverged:
+            raise TrialFailed(callback.diverged)
+        if callback.pruned_at:
+            raise optuna.TrialPruned(callback.pruned_at)
+
+        # evaluate: test metrics, sizes and speeds
+        test = model.evaluate(data.x_test, data.y_test, batch_size=batch_size, verbose=0, return_dict=True)
+        started = time.perf_counter()
+        model.predict(data.x_test, batch_size=batch_size, verbose=0)
+        inference_time = time.perf_counter() - started
+        rows = callback.rows
+        final = {
+            **{f"test_{k}": float(v) for k, v in test.items()},
+            "params_total": float(model.count_params()),
+            "params_trainable": float(_trainable(model)),
+            "train_time_s": train_time,
+            "inference_time_s": inference_time,
+            "inference_ms_per_sample": 1000 * inference_time / max(len(data.y_test), 1),
+            "overfit_pct": 100
+            * (rows[-1].get("accuracy", math.nan) - rows[-1].get("val_accuracy", math.nan)),
+            **{f"best_{k}": _best(k, [r[k] for r in rows]) for k in rows[-1]},
+        }
+        value = self._objective(rows)
+        final["objective"] = value
+        self.tracker.log_metrics(run_id, final, step=len(rows))
+
+        # artifacts: history, curves, summary and whatever the model adds
+        self._artifacts(run_id, built, rows, trial.number, isinstance(model, keras.Model))
+        return value
+
+    def _objective(self, rows: list[dict[str, float]]) -> float:
+        study = self.study
+        if study.objective not in rows[-1]:
+            raise RnnstudyError(
+                f"objective {study.objective!r} is not logged; logged metrics: {', '.join(rows[-1])} "
+                "(test_* metrics need test_every_epoch=True)"
+            )
+        series = [r[study.objective] for r in rows]
+        if study.reduce == "last":
+            return series[-1]
+        if study.reduce == "mean_last":
+            return float(np.mean(series[-study.window :]))
+        return max(series) if study.direction == "maximize" else min(series)
+
+    def _artifacts(self, run_id: str, built: Built, rows: list[dict], number: int, is_keras: bool) -> None:
+        import pandas as pd
+
+        from rnnstudy.plots import curves
+
+        with self.tracker.artifact_dir() as tmp:
+            directory = Path(tmp)
+            frame = pd.DataFrame(rows)
+            frame.index = pd.RangeIndex(1, len(rows) + 1, name="epoch")
+            frame.to_csv(directory / "history.csv")
+            curves(rows, directory / "curves.png", title=f"{self.study.name} trial {number}")
+            if is_keras:
+                text = io.StringIO()
+                built.model.summary(print_fn=lambda line, **_: text.write(line + "\n"))
+                (directory / "model_summary.txt").write_text(text.getvalue())
+            extra = getattr(built.hypermodel, "artifacts", None)
+            if extra is not None:
+                extra(built.model, built.data, directory)
+            self.tracker.log_artifacts(run_id, directory)
+
+
+def _run_name(number: int, searched: dict[str, Any]) -> str:
+    return " ".join([f"trial-{number:03d}", *(f"{k}={v}" for k, v in searched.items())])[:250]
+
+
+def _trainable(model) -> int:
+    weights = getattr(model, "trainable_weights", None)
+    if weights is None:
+        return int(model.count_params())
+    return int(sum(int(np.prod(w.shape)) for w in weights))
+
+
+def _best(name: str, values: list[float]) -> float:
+    return float(min(values) if "loss" in name else max(values))
+
+
+class EpochCallback(keras.callbacks.Callback):
+    """After each epoch: test metrics if asked, MLflow metrics, progress, divergence, pruning."""
+
+    def __init__(self, runner: TrialRunner, trial, run_id: str, data: Data, batch_size: int, epochs: int):
+        super().__init__()
+        self.runner, self.trial, self.run_id = runner, trial, run_id
+        self.data, self.batch_size, self.epochs = data, batch_size, epochs
+        self.rows: list[dict[str, float]] = []
+        self.diverged: str | None = None
+        self.pruned_at: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        row = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v) or np.ndim(v) == 0}
+        if self.runner.study.test_every_epoch:
+            test = self.model.evaluate(
+                self.data.x_test, self.data.y_test, batch_size=self.batch_size, verbose=0, return_dict=True
+            )
+            row.update({f"test_{k}": float(v) for k, v in test.items()})
+        self.rows.append(row)
+        step = epoch + 1
+        self.runner.tracker.log_metrics(self.run_id, row, step=step)
+        self.runner.events(
+            {"event": "epoch", "trial": self.trial.number, "epoch": step, "epochs": self.epochs, "logs": row}
+        )
+        bad = next((k for k, v in row.items() if "loss" in k and not math.isfinite(v)), None)
+        if bad is not None:
+            self.diverged = f"{bad} became {row[bad]} at epoch {step}"
+            self.model.stop_training = True
+            return
+        objective = self.runner.study.objective
+        if objective in row and self.runner.study.pruner != "none":
+            self.trial.report(row[objective], step)
+            if self.trial.should_prune():
+                self.pruned_at = step
+                self.model.stop_training = True

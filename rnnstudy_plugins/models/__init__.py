@@ -1,0 +1,1 @@
+"""Built-in model plugins: each a factory ``(info) -> keras_tuner.HyperModel``."""
