@@ -123,7 +123,12 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
         raise
     finally:
         _close_parent(study, spec, tracker, parent_id, status)
-    print(summary(study, spec), file=out, flush=True)
+    from rnnstudy.report import render, trials_frame
+
+    counts = ", ".join(
+        f"{_count(study, (state,))} {state.lower()}" for state in ("COMPLETE", "PRUNED", "FAIL")
+    )
+    print(f"\n{spec.name}: {counts}\n{render(spec, trials_frame(tracker, spec))}", file=out, flush=True)
     return study
 
 
@@ -328,20 +333,3 @@ def _spec_params(spec: Study) -> dict[str, Any]:
     if spec.points:
         params["points"] = repr(spec.points)
     return params
-
-
-def summary(study, spec: Study) -> str:
-    """The study's trials as a table: number, state, searched values, objective."""
-    rows = []
-    for t in study.get_trials(deepcopy=False):
-        if t.state.name == "WAITING":
-            continue
-        rows.append({"trial": t.number, "state": t.state.name, **t.params, spec.objective: t.value})
-    if not rows:
-        return "no trials yet"
-    import pandas as pd
-
-    frame = pd.DataFrame(rows).set_index("trial")
-    best = _best(study)
-    tail = f"\nbest: trial #{best[0]} {spec.objective}={best[1]:.4f}" if best else ""
-    return frame.to_string(float_format=lambda v: f"{v:.4f}") + tail

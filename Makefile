@@ -1,0 +1,28 @@
+# One command sets up and runs the offline demo; another runs the tests (see README.md).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: setup demo test test-slow lint ui
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/install-data.sh
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	scripts/install-data.sh $(PY)
+	touch $@
+
+demo: setup
+	$(VENV)/bin/rnnstudy optimize studies/demo.py
+
+test: setup
+	$(PY) -m pytest -q
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow
+
+lint: setup
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+ui: setup
+	$(VENV)/bin/rnnstudy ui

