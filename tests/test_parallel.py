@@ -1,0 +1,116 @@
+"""Parallel and distributed studies: every grid point runs exactly once, whether the trials
+run in worker processes of one command or in several commands sharing PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing
+import re
+
+import pytest
+
+from rnnstudy.study import Study
+
+
+def scores(n: int) -> list[float]:
+    return [round(0.01 * (i + 1), 2) for i in range(n)]
+
+
+def test_workers_run_each_grid_point_once_on_the_journal_file(project):
+    grid = scores(8)
+    study_file = project.write_study("grid", search={"score": grid}, fixed={"epochs": 1})
+
+    result = project.run(study_file, "--workers", "2", "--trials-per-worker", "3")
+
+    assert result.returncode == 0, result.stdout
+    assert "8 trial(s) to run" in result.stdout
+    outcome = project.assert_exact("grid", [{"score": s} for s in grid])
+    assert outcome["trials"] == {"COMPLETE": 8}
+    workers = {t.system_attrs["rnnstudy.heartbeat"]["pid"] for t in outcome["trial_list"]}
+    assert len(workers) >= 3  # 8 trials, 3 per worker: workers were recycled
+
+
+@pytest.mark.slow
+def test_25_point_grid_with_4_workers_runs_25_trials(project):
+    grid = scores(25)
+    study_file = project.write_study("grid25", search={"score": grid}, fixed={"epochs": 1})
+
+    result = project.run(study_file, "--workers", "4")
+
+    assert result.returncode == 0, result.stdout
+    outcome = project.assert_exact("grid25", [{"score": s} for s in grid])
+    assert outcome["trials"] == {"COMPLETE": 25}
+    assert outcome["runs"] == {"FINISHED": 25}
+    print(f"25-point grid, 4 workers: trials {dict(outcome['trials'])}, trial runs {dict(outcome['runs'])}")
+
+
+@pytest.mark.slow
+def test_25_point_grid_in_2_processes_of_2_workers_on_postgres(project, postgres_url):
+    grid = scores(25)
+    study_file = project.write_study("grid25", search={"score": grid}, fixed={"epochs": 1})
+    args = (study_file, "--workers", "2", "--storage", postgres_url)
+
+    first, second = project.start(*args, log="a.log"), project.start(*args, log="b.log")
+
+    assert first.wait(timeout=900) == 0, project.log("a.log")
+    assert second.wait(timeout=900) == 0, project.log("b.log")
+    outcome = project.assert_exact("grid25", [{"score": s} for s in grid], storage_url=postgres_url)
+    assert outcome["trials"] == {"COMPLETE": 25}
+    assert outcome["runs"] == {"FINISHED": 25}
+
+
+# --- several processes setting one study up at the same moment --------------------------
+
+
+def _set_up(storage_url: str, spec: Study, barrier) -> None:
+    """What each starting `rnnstudy optimize` does under the study's lock."""
+    import optuna
+
+    from rnnstudy.driver import plan
+    from rnnstudy.storage import open_storage, study_lock
+
+    storage = open_storage(storage_url)
+    barrier.wait()
+    with study_lock(storage_url, storage, spec.name):
+        study = optuna.create_study(study_name=spec.name, storage=storage, load_if_exists=True)
+        plan(study, spec, spec.grid_points if spec.sampler == "grid" else None)
+
+
+@pytest.mark.parametrize("storage", ["journal", "postgres"])
+def test_processes_starting_together_enqueue_each_point_once(storage, project, request):
+    url = project.storage_url if storage == "journal" else request.getfixturevalue("postgres_url")
+    grid = Study(dataset="tiny", model="scripted", name="grid", search={"score": scores(25)})
+    sampled = Study(
+        dataset="tiny", model="scripted", name="tpe", search={"score": scores(25)}, sampler="tpe", trials=10
+    )
+    context = multiprocessing.get_context("spawn")
+
+    for spec in (grid, sampled):
+        barrier = context.Barrier(4)
+        processes = [context.Process(target=_set_up, args=(url, spec, barrier)) for _ in range(4)]
+        for process in processes:
+            process.start()
+        for process in processes:
+            process.join(timeout=300)
+            assert process.exitcode == 0
+
+    trials = project.study("grid", url).get_trials()
+    assert sorted(t.system_attrs["fixed_params"]["score"] for t in trials) == scores(25)
+    assert len(project.study("tpe", url).get_trials()) == 10
+
+
+def test_independent_processes_join_one_study_on_postgres(project, postgres_url):
+    grid = scores(6)
+    study_file = project.write_study("joined", search={"score": grid}, fixed={"epochs": 2})
+    (project.root / "meet").mkdir()
+    project.env["SCRIPTED_RENDEZVOUS"] = f"{project.root / 'meet'}:2"  # first trials wait for each other
+    args = (study_file, "--storage", postgres_url)
+
+    first, second = project.start(*args, log="a.log"), project.start(*args, log="b.log")
+
+    assert first.wait(timeout=600) == 0, project.log("a.log")
+    assert second.wait(timeout=600) == 0, project.log("b.log")
+    project.assert_exact("joined", [{"score": s} for s in grid], storage_url=postgres_url)
+    done = [set(re.findall(r"trial #(\d+) COMPLETE", project.log(log))) for log in ("a.log", "b.log")]
+    assert done[0] and done[1] and not done[0] & done[1]  # both ran trials, none twice
+    parents = [r for r in project.runs("joined") if "rnnstudy.trial" not in r.data.tags]
+    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
