@@ -13,6 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from rnnstudy.errors import StorageError
 from rnnstudy.urls import redact
@@ -37,8 +38,9 @@ class Tracker:
         from mlflow import MlflowClient
 
         self.uri = uri or default_tracking_uri()
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # a line per run; ours is progress
         if not self.uri.startswith("sqlite:///"):
-            self.client = MlflowClient(tracking_uri=self.uri)
+            self.client = MlflowClient(tracking_uri=_password_to_environment(self.uri))
             return
         database = Path(self.uri.removeprefix("sqlite:///"))
         database.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +142,17 @@ class Tracker:
 
     def artifact_dir(self) -> tempfile.TemporaryDirectory:
         return tempfile.TemporaryDirectory(prefix="rnnstudy-")
+
+
+def _password_to_environment(uri: str) -> str:
+    """A server URL without its user and password, which go where MLflow reads them instead:
+    MLflow prints and logs the URLs it is given, and would show the password with them."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or parts.password is None:
+        return uri
+    os.environ["MLFLOW_TRACKING_USERNAME"] = unquote(parts.username or "")
+    os.environ["MLFLOW_TRACKING_PASSWORD"] = unquote(parts.password)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
 @contextlib.contextmanager

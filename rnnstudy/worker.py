@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rnnstudy.errors import RnnstudyError
+from rnnstudy.urls import redact
 
 EXIT_RECYCLED = 0  # ran max_trials; there may be more to claim
 EXIT_FATAL = 2  # the study itself is wrong: stop every worker
@@ -89,7 +90,7 @@ def _work(config: WorkerConfig, queue) -> int:
             return EXIT_DRAINED
         with Heartbeat(study, trial._trial_id):
             queue.put({"event": "claimed", "trial": trial.number, "pid": os.getpid()})
-            if not _run_one(study, trial, point, runner, queue):
+            if not run_one(study, trial, point, runner, queue):
                 return EXIT_FATAL
     return EXIT_RECYCLED
 
@@ -110,7 +111,7 @@ def claim(study):
     return None, None
 
 
-def _run_one(study, trial, point, runner, queue) -> bool:
+def run_one(study, trial, point, runner, queue) -> bool:
     """Run and tell one trial; False when the study must stop."""
     import optuna
     from optuna.trial import TrialState
@@ -136,7 +137,7 @@ def _run_one(study, trial, point, runner, queue) -> bool:
         return False
     except Exception as exc:  # a failed trial must not stop the study
         study.tell(trial, state=TrialState.FAIL)
-        event.update(state="FAIL", reason=f"{type(exc).__name__}: {exc}")
+        event.update(state="FAIL", reason=redact(f"{type(exc).__name__}: {exc}"))
     event["seconds"] = time.perf_counter() - started
     queue.put(event)
     return True
