@@ -154,6 +154,7 @@ class TrialRunner:
                 **hp.values,
                 **{f"{kind}_package": f"{p.package} {p.version}" for kind, p in built.plugins.items()},
                 **data.sizes(),
+                **data.info.get("params", {}),  # what the dataset found out (e.g. words missing from GloVe)
             },
         )
         self.events(
