@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from rnnstudy import Choice, Int, Study
@@ -80,3 +82,20 @@ def test_points_may_name_different_hyperparameters():
     assert "optimizer" not in study.fixed
     assert study.spaces_for({"optimizer": "adam"}) == {"optimizer": Choice(("adam", "sgd"))}
     assert study.spaces_for({"optimizer": "sgd", "momentum": 0.1})["momentum"] == Choice((0.1,))
+
+
+BUNDLED = sorted((Path(__file__).parents[1] / "studies").glob("*.py"))
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
+def test_every_bundled_study_file_loads(path):
+    study = load_study(path)
+    assert study.name == path.stem.replace("_", "-")
+    assert study.grid_points if study.sampler == "grid" else study.trials
+
+
+def test_a_variant_changes_the_plugin_and_keeps_the_rest():
+    base = Study(dataset="cifar10", model="cnn", search={"c1": [10, 90]}, fixed={"epochs": 5})
+    other = base.variant(dataset="fashion_mnist")
+    assert other.fixed == {"epochs": 5, "dataset": "fashion_mnist", "model": "cnn", "optimizer": "adam"}
+    assert other.search == base.search and base.fixed["dataset"] == "cifar10"
