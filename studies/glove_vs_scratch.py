@@ -1,7 +1,8 @@
 """Seed 000: frozen GloVe vectors or an embedding trained from scratch — which wins with few samples?
 
     rnnstudy optimize studies/glove_vs_scratch.py                           # 50 trials, 20 epochs
-    rnnstudy optimize studies/glove_vs_scratch.py --epochs 1 --subset 1000  # a quick try
+    rnnstudy optimize studies/glove_vs_scratch.py --epochs 1 --subset 1000  # a quick try (sizes
+                                                    # above 1,000 then train on 1,000)
     rnnstudy optimize studies/glove_vs_scratch.py --set dataset=imdb --set glove_dims=100 \\
         --data-dir FOLDER     # the seed's own setup: IMDB, glove.6B.100d.txt in FOLDER
 

@@ -70,16 +70,14 @@ def test_report_shows_spread_and_both_crossovers():
     assert "one run per size (seed 0, best validation accuracy): 250" in text
 
 
-def test_tiny_study_through_the_cli_logs_missing_glove_words(tmp_path, monkeypatch):
+def test_tiny_study_through_the_cli_logs_missing_glove_words(workdir):
     import mlflow
 
     from rnnstudy.report import trials_frame
     from rnnstudy.study import load_study
     from rnnstudy.tracking import Tracker
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RNNSTUDY_DATA_DIR", raising=False)
-    data = tmp_path / "data"
+    data = workdir / "data"
     data.mkdir()
     words = ["good", "great", "fine", "bad", "awful", "dull"]
     rows = [
@@ -88,7 +86,7 @@ def test_tiny_study_through_the_cli_logs_missing_glove_words(tmp_path, monkeypat
     (data / "train.csv").write_text("\n".join(rows) + "\n")
     vectors = [f"{w} {' '.join(str((i + j) % 3) for j in range(4))}" for i, w in enumerate([*words, "film"])]
     (data / "glove.6B.4d.txt").write_text("\n".join(vectors) + "\n")
-    study = tmp_path / "tiny.py"
+    study = workdir / "tiny.py"
     study.write_text(
         "from rnnstudy import Study\n"
         "study = Study(dataset='text_csv', model='embedding_bilstm', optimizer='rmsprop',\n"
@@ -96,8 +94,8 @@ def test_tiny_study_through_the_cli_logs_missing_glove_words(tmp_path, monkeypat
         "    fixed={'glove_dims': 4, 'units': 4, 'max_length': 4, 'epochs': 1, 'batch_size': 16,\n"
         "           'train_samples': 30, 'seed': 3})\n"
     )
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    args = ["optimize", str(study), "--storage", str(tmp_path / "optuna.journal"), "--tracking-uri", uri]
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    args = ["optimize", str(study), "--storage", str(workdir / "optuna.journal"), "--tracking-uri", uri]
     result = CliRunner().invoke(cli, [*args, "--data-dir", str(data)])
     assert result.exit_code == 0, result.output
     assert "2 complete" in result.output
