@@ -16,7 +16,14 @@ from rnnstudy.study import load_study
 from rnnstudy.tracking import Tracker
 
 STUDIES = Path(__file__).resolve().parent.parent / "studies"
-SEQUENCE_STUDIES = ("char_prediction", "shakespeare", "poems_next_word", "names_lstm", "names_batch_size")
+# each study and the rows of its report's table
+SEQUENCE_STUDIES = {
+    "char_prediction": 9,
+    "shakespeare": 12,
+    "poems_next_word": 3,
+    "names_lstm": 6,
+    "names_batch_size": 4,
+}
 POEM = """Shall I compare thee to a summer's day?
 Thou art more lovely and more temperate:
 Rough winds do shake the darling buds of May,
@@ -24,31 +31,24 @@ And summer's lease hath all too short a date."""
 
 
 @pytest.fixture
-def workdir(tmp_path, monkeypatch):
-    """An empty working directory for mlruns/, and a data folder standing in for the corpora."""
-    monkeypatch.chdir(tmp_path)
-    for name in ("MLFLOW_TRACKING_URI", "RNNSTUDY_STORAGE", "RNNSTUDY_DATA_DIR"):
-        monkeypatch.delenv(name, raising=False)
-    data = tmp_path / "data"
-    data.mkdir()
+def data(workdir) -> Path:
+    """A data folder whose tiny texts stand in for the shipped corpora (the names come from Faker)."""
+    folder = workdir / "data"
+    folder.mkdir()
     poems = [POEM.replace("summer", word) for word in ("summer", "winter", "autumn", "spring", "morning")]
-    (data / "sonnets.txt").write_text("\n\n".join(poems * 2))  # ten short "sonnets"
-    (data / "plays.txt").write_text(POEM * 8)
-    return tmp_path
+    (folder / "sonnets.txt").write_text("\n\n".join(poems * 2))  # ten short "sonnets"
+    (folder / "plays.txt").write_text(POEM * 8)
+    return folder
 
 
-@pytest.mark.parametrize("name", SEQUENCE_STUDIES)
-def test_each_sequence_study_validates(workdir, name):
+@pytest.mark.parametrize(("name", "rows"), SEQUENCE_STUDIES.items())
+def test_each_sequence_study_validates_with_one_trial_per_row_of_its_report(data, name, rows):
     spec = load_study(STUDIES / f"{name}.py")
-    points = validate(spec, Registry(), str(workdir / "data"))
-    assert len(points) == {"char_prediction": 9, "shakespeare": 12, "poems_next_word": 3}.get(
-        name, {"names_lstm": 6, "names_batch_size": 4}.get(name)
-    )
+    assert len(validate(spec, Registry(), str(data))) == rows
 
 
-def optimize(workdir, study: str, *args: str):
-    study_file, data = str(STUDIES / f"{study}.py"), str(workdir / "data")
-    arguments = ["optimize", study_file, "--data-dir", data, "--trials", "1"]
+def optimize(data: Path, study: str, *args: str):
+    arguments = ["optimize", str(STUDIES / f"{study}.py"), "--data-dir", str(data), "--trials", "1"]
     result = CliRunner().invoke(cli, [*arguments, *args])
     assert result.exit_code == 0, result.output
     spec = load_study(STUDIES / f"{study}.py")
@@ -62,20 +62,20 @@ def read_artifact(tracker, run_id: str, name: str, into: Path) -> str:
     return Path(tracker.client.download_artifacts(run_id, name, str(into))).read_text()
 
 
-def test_char_prediction_runs_through_the_cli_and_logs_perplexity_and_generated_text(workdir):
+def test_char_prediction_runs_through_the_cli_and_logs_perplexity_and_generated_text(data):
     output, run, tracker = optimize(
-        workdir, "char_prediction", "--epochs", "2", "--set", "units=8", "--set", "embedding_dim=8"
+        data, "char_prediction", "--epochs", "2", "--set", "units=8", "--set", "embedding_dim=8"
     )
     assert "RNN-10" in output and "Perplexity" in output  # the study's own report table
     assert run["test_perplexity"] == pytest.approx(math.exp(run["test_loss"]), rel=1e-3)
     history = [m.value for m in tracker.client.get_metric_history(run["run_id"], "val_perplexity")]
     assert len(history) == 2 and run["best_val_perplexity"] == pytest.approx(min(history))
-    text = read_artifact(tracker, run["run_id"], "generated_text.txt", workdir)
+    text = read_artifact(tracker, run["run_id"], "generated_text.txt", data)
     assert text.count("## sample") == 6
     assert "overfit_pct = 100" in tracker.client.get_run(run["run_id"]).data.tags["mlflow.note.content"]
 
 
-def test_the_numpy_rnn_trains_through_the_same_trial_runner(workdir):
+def test_the_numpy_rnn_trains_through_the_same_trial_runner(data):
     """In this process, without the CLI: the non-Keras path of the runner, from fit to artifacts."""
     import optuna
 
@@ -86,7 +86,7 @@ def test_the_numpy_rnn_trains_through_the_same_trial_runner(workdir):
     tracker = Tracker()
     experiment = tracker.experiment(spec.name)
     parent = tracker.parent_run(experiment, spec.name, None, spec.description)
-    runner = TrialRunner(spec, Registry(), tracker, experiment, parent, data_dir=str(workdir / "data"))
+    runner = TrialRunner(spec, Registry(), tracker, experiment, parent, data_dir=str(data))
     study = optuna.create_study(direction="maximize")
     study.enqueue_trial(spec.grid_points[0])  # as the driver does: the point is the trial's params
     runner.run(study.ask(), spec.grid_points[0])
@@ -100,4 +100,4 @@ def test_the_numpy_rnn_trains_through_the_same_trial_runner(workdir):
     assert run["params_total"] == run["params_trainable"] > 0
     names = {a.path for a in tracker.client.list_artifacts(run["run_id"])}
     assert {"generated_text.txt", "model_summary.txt", "history.csv", "curves.png"} <= names
-    assert "W_xh" in read_artifact(tracker, run["run_id"], "model_summary.txt", workdir)
+    assert "W_xh" in read_artifact(tracker, run["run_id"], "model_summary.txt", data)
