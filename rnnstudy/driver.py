@@ -33,7 +33,6 @@ from rnnstudy.urls import redact
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
 DONE_STATES = ("COMPLETE", "PRUNED")
-MAX_DRY_RUNS = 200  # a grid's every point is built once before the study starts, up to this many
 MAX_RETRIES = 10  # points of dead workers run again, up to this many times per invocation
 STOP_SECONDS = 60  # how long interrupted workers get to mark their trials
 
@@ -92,7 +91,7 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
     _check_options(options, storage_url)
 
     # check everything before anything is written
-    points = validate(spec, default_registry(), options.data_dir)
+    points = validate(spec, default_registry(), options.data_dir, out)
     session = Session(spec, points, storage_url, open_storage(storage_url), Tracker(options.tracking_uri))
     session.tracker.check()
 
@@ -159,11 +158,12 @@ def _check_options(options: Options, storage_url: str) -> None:
         )
 
 
-def validate(spec: Study, registry: Registry, data_dir: str | None) -> list[dict[str, Any]] | None:
+def validate(spec: Study, registry: Registry, data_dir: str | None, out: TextIO | None = None):
     """Dry-run the study's plugins on its data; return the grid points (None when sampling).
 
     Raises before anything is written: an unknown plugin or hyperparameter, a value or range a
-    plugin does not allow, data that is not there.
+    plugin does not allow, data that is not there. A point whose model fails to build for any
+    other reason is only a warning: its trial will fail and the study go on without it.
     """
     from rnnstudy.trial import build
 
@@ -172,15 +172,28 @@ def validate(spec: Study, registry: Registry, data_dir: str | None) -> list[dict
             registry.get(kind, name)
     points = spec.grid_points if spec.sampler == "grid" else None
     declared: dict[str, Any] = {}
-    for point in (points or [None])[:MAX_DRY_RUNS]:
+    unbuildable: set[str] = set()
+    for point in points or [None]:
+        if declared and _admitted(point, declared):
+            continue  # this point's values were already checked against the same declarations
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
-        build(hp, registry, data_dir)
+        try:
+            build(hp, registry, data_dir)
+        except RnnstudyError:
+            raise
+        except Exception as exc:
+            unbuildable |= set(point or {})
+            print(
+                f"warning: {point or 'the default point'} does not build ({type(exc).__name__}: {exc}); "
+                "its trial will fail",
+                file=out or sys.stderr,
+            )
         declared.update(hp.declared)
     import keras
 
     keras.backend.clear_session()
     named = set(spec.search) | set(spec.fixed) | {k for p in points or () for k in p}
-    unknown = sorted(named - set(declared))
+    unknown = sorted(named - set(declared) - unbuildable)
     if unknown:
         raise SearchSpaceError(
             f"unknown hyperparameter(s) {', '.join(unknown)}: no plugin of this study declares them; "
@@ -236,6 +249,11 @@ def recover(session: Session) -> int:
     for trial, reason in lost:
         fail_trial(session, trial.number, reason)
     return len(lost)
+
+
+def _admitted(point: dict[str, Any] | None, declared: dict[str, Any]) -> bool:
+    """Whether a dry run of ``point`` could only repeat what an earlier one found."""
+    return point is not None and all(k in declared and declared[k].admits(v) for k, v in point.items())
 
 
 def plan(study, spec: Study, points: list[dict] | None) -> int:

@@ -166,21 +166,21 @@ def _dead_pid() -> int:
 
 def test_failing_diverging_and_pruned_trials_do_not_stop_the_study(project):
     points = [
-        {"model": "scripted", "score": 0.9},
-        {"model": "scripted", "score": 0.8},
-        {"model": "scripted", "score": 0.7, "raise_at_epoch": 2},
-        {"model": "scripted", "score": 0.7, "nan_at_epoch": 2},
+        {"model": "scripted_fit", "score": 0.9},
+        {"model": "scripted_fit", "score": 0.8},
+        {"model": "scripted_fit", "score": 0.7, "raise_at_epoch": 2},
+        {"model": "scripted_fit", "score": 0.7, "nan_at_epoch": 2},
         # a real Keras model that Adam with a large learning rate drives to NaN
         {
-            "model": "dense",
+            "model": "dense_stack",
             "optimizer": "adam",
             "learning_rate": 10.0,
             "depth": 6,
             "width": 256,
             "activation": "linear",
         },
-        {"model": "scripted", "score": 0.1},  # below the median of the trials before it: pruned
-        {"model": "scripted", "score": 0.95},
+        {"model": "scripted_fit", "score": 0.1},  # below the median of the trials before it: pruned
+        {"model": "scripted_fit", "score": 0.95},
     ]
     study_file = project.write_study(
         "mixed", points=points, pruner="median", fixed={"epochs": 3, "rows": 64, "batch_size": 8}

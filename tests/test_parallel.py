@@ -78,9 +78,9 @@ def _set_up(storage_url: str, spec: Study, barrier) -> None:
 @pytest.mark.parametrize("storage", ["journal", "postgres"])
 def test_processes_starting_together_enqueue_each_point_once(storage, project, request):
     url = project.storage_url if storage == "journal" else request.getfixturevalue("postgres_url")
-    grid = Study(dataset="tiny", model="scripted", name="grid", search={"score": scores(25)})
+    grid = Study(dataset="tiny_table", model="scripted_fit", name="grid", search={"score": scores(25)})
     sampled = Study(
-        dataset="tiny", model="scripted", name="tpe", search={"score": scores(25)}, sampler="tpe", trials=10
+        dataset="tiny_table", model="scripted_fit", name="tpe", search={"score": scores(25)}, sampler="tpe", trials=10
     )
     context = multiprocessing.get_context("spawn")
 

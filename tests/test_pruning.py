@@ -32,8 +32,8 @@ def registry(monkeypatch) -> Registry:
     from rnnstudy_plugins import optimizers
 
     registry = Registry(entry_points=False)
-    registry.add("dataset", "tiny", rnnstudy_scripted.tiny)
-    registry.add("model", "scripted", rnnstudy_scripted.Scripted)
+    registry.add("dataset", "tiny_table", rnnstudy_scripted.tiny_table)
+    registry.add("model", "scripted_fit", rnnstudy_scripted.ScriptedFit)
     registry.add("optimizer", "sgd", optimizers.sgd)
     yield registry
     sys.modules.pop("rnnstudy_scripted", None)
@@ -44,8 +44,8 @@ def run_grid(tmp_path, registry, pruner: str, scores: list[float], epochs: int):
     import optuna
 
     spec = Study(
-        dataset="tiny",
-        model="scripted",
+        dataset="tiny_table",
+        model="scripted_fit",
         optimizer="sgd",
         name=f"prune-{pruner}",
         search={"score": scores},

@@ -15,7 +15,7 @@ import numpy as np
 from rnnstudy import Data
 
 
-def tiny(hp, *, data_dir=None):
+def tiny_table(hp, *, data_dir=None):
     """Sixteen samples of two features in two classes per split."""
     rows = hp.Int("rows", 2, 1000, default=16)
     rng = np.random.default_rng(0)
@@ -50,7 +50,7 @@ class ScriptedModel:
         return 1
 
 
-class Scripted:
+class ScriptedFit:
     """The model plugin: a factory ``(info) -> hypermodel`` with ``build`` and ``fit`` hooks."""
 
     def __init__(self, info: dict) -> None:
@@ -90,7 +90,7 @@ def _rendezvous() -> None:
         time.sleep(0.1)
 
 
-def dense(info: dict):
+def dense_stack(info: dict):
     """A real Keras model: ``depth`` Dense layers of ``width`` units (linear ones can diverge)."""
     import keras
 
