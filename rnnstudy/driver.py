@@ -377,7 +377,7 @@ def _run_workers(session: Session, config, to_run: int, workers: int, best, comm
             _stop(procs.values())
             drain(0.2)
             for number in running.values():
-                fail_trial(session, number, "interrupted (Ctrl-C)")
+                fail_trial(session, number, "interrupted (Ctrl-C or SIGTERM)")
             progress.close()
             resume = f": {redact(command)}" if command else ""
             raise Interrupted(

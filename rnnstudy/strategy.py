@@ -20,16 +20,13 @@ def make_sampler(study: Study):
 
 
 def make_pruner(study: Study):
-    """Pruners see the objective metric after every epoch; a step is an epoch, counted from 1.
-
-    The median pruner judges from the second epoch on (Optuna's warm-up counts steps from 0).
-    """
+    """Pruners see the objective metric after every epoch (an epoch is one step)."""
     import optuna
 
     epochs = int(study.fixed.get("epochs", 10))
     return {
         "none": lambda: optuna.pruners.NopPruner(),
-        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=2),
+        "median": lambda: optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
         "successive_halving": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1),
         "hyperband": lambda: optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(epochs, 2)),
     }[study.pruner]()

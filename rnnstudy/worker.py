@@ -43,11 +43,16 @@ class WorkerConfig:
 
 def main(config: WorkerConfig, queue) -> None:
     """Process entry point: claim and run trials; the exit code says why it stopped."""
-    _interrupt_once(signal.SIGINT, signal.SIGTERM)
+    stops = (signal.SIGINT, signal.SIGTERM)
+    _interrupt_once(*stops)
+    code = EXIT_INTERRUPTED
     try:
         code = _work(config, queue)
     except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
+        pass
+    finally:
+        for number in stops:  # the work is over: a late Ctrl-C must not break the exit
+            signal.signal(number, signal.SIG_IGN)
     raise SystemExit(code)
 
 
@@ -126,7 +131,7 @@ def run_one(study, trial, point, runner, queue) -> bool:
         study.tell(trial, state=TrialState.PRUNED)
         event.update(state="PRUNED", reason=f"pruned at epoch {exc}")
     except KeyboardInterrupt:
-        trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)")
+        trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
         study.tell(trial, state=TrialState.FAIL)
         queue.put({**event, "state": "FAIL", "reason": "interrupted"})
         raise
