@@ -123,12 +123,12 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
         raise
     finally:
         _close_parent(study, spec, tracker, parent_id, status)
-    from rnnstudy.report import render, trials_frame
+    from rnnstudy.report import publish
 
     counts = ", ".join(
         f"{_count(study, (state,))} {state.lower()}" for state in ("COMPLETE", "PRUNED", "FAIL")
     )
-    print(f"\n{spec.name}: {counts}\n{render(spec, trials_frame(tracker, spec))}", file=out, flush=True)
+    print(f"\n{spec.name}: {counts}\n{publish(spec, study, tracker, parent_id)}", file=out, flush=True)
     return study
 
 
