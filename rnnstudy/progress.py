@@ -49,6 +49,7 @@ class Progress:
         self.running: dict[int, list[float]] = {}  # trial -> [started, epochs done, epochs]
         self._last_epoch_line = 0.0
         self._status = ""
+        self._status_trial: int | None = None
 
     def handle(self, event: dict) -> None:
         kind = event.get("event")
@@ -62,9 +63,14 @@ class Progress:
             self._trial_end(event)
 
     def close(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        """Take the status line off the terminal."""
         if self.tty and self._status:
-            self.out.write("\n")
+            self.out.write("\r\x1b[2K")
             self.out.flush()
+        self._status, self._status_trial = "", None
 
     def _epoch(self, event: dict) -> None:
         if event["trial"] in self.running:
@@ -78,6 +84,7 @@ class Progress:
         )
         if self.tty:
             self._status = text[: self._width() - 1]  # a wrapped line could not be redrawn in place
+            self._status_trial = event["trial"]
             self.out.write("\r\x1b[2K" + self._status)
             self.out.flush()
         elif event["epoch"] in (1, event["epochs"]) or time.monotonic() - self._last_epoch_line >= self.every:
@@ -86,6 +93,8 @@ class Progress:
 
     def _trial_end(self, event: dict) -> None:
         self.running.pop(event["trial"], None)
+        if self._status_trial == event["trial"]:  # its epochs are over: no stale status below
+            self._clear()
         self.done += 1
         if "seconds" in event:
             self.durations.append(event["seconds"])

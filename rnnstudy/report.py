@@ -436,10 +436,11 @@ def _headers(metric: str, last: int) -> dict[str, str]:
         "train_time_s": "train_s",
         "inference_time_s": "infer_s",
         "overfit_pct": "overfit_%",
-        f"{metric}_final": metric,
+        f"{metric}_final": "final",
         f"{metric}_best": "best",
         f"{metric}_mean_last{last}": f"mean_last{last}",
         f"{metric}_spread_last{last}": f"spread_last{last}",
+        "test_accuracy": "test_acc",
     }
 
 

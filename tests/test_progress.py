@@ -111,4 +111,5 @@ def test_terminal_status_line_is_redrawn_in_place_and_fits_the_width(clock):
     assert len(statuses) >= 4  # every epoch redraws the status line ...
     assert all(len(s.split("\r")[0].split("\n")[0]) <= 59 for s in statuses)  # ... cut to the width
     assert "trial #0 COMPLETE (1/4) val_accuracy=0.8000 in 8s" in screen  # whole lines above it
-    assert screen.endswith("\r\n")  # close() leaves the cursor on a fresh line
+    after = screen.split("trial #0 COMPLETE")[1]
+    assert after.endswith("\r\n") and "done]" not in after  # no stale status of a finished trial
