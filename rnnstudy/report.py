@@ -54,21 +54,13 @@ class StudyFacts:
     direction: str = "maximize"
     sampler: str = "grid"
     window: int = 1
-    parent_run_id: str | None = None
     report: Callable | None = None
 
     @classmethod
-    def of(cls, spec: Study, parent_run_id: str | None = None) -> StudyFacts:
+    def of(cls, spec: Study) -> StudyFacts:
         searched = list(spec.search) or list(dict.fromkeys(k for p in spec.points or () for k in p))
         return cls(
-            spec.name,
-            searched,
-            spec.objective,
-            spec.direction,
-            spec.sampler,
-            spec.window,
-            parent_run_id,
-            spec.report,
+            spec.name, searched, spec.objective, spec.direction, spec.sampler, spec.window, spec.report
         )
 
 
@@ -88,10 +80,9 @@ def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> Study
         )
         if TRIAL_TAG not in run.data.tags
     ]
-    parent = min(parents, key=lambda run: run.info.start_time) if parents else None
     if spec is not None:
-        return StudyFacts.of(spec, parent.info.run_id if parent else None)
-    params = parent.data.params if parent else {}
+        return StudyFacts.of(spec)
+    params = min(parents, key=lambda run: run.info.start_time).data.params if parents else {}
     searched = [k.removeprefix("search.") for k in params if k.startswith("search.")]
     if not searched and "points" in params:
         try:
@@ -105,7 +96,6 @@ def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> Study
         params.get("direction", "maximize"),
         params.get("sampler", "grid"),
         int(params.get("window", 1)),
-        parent.info.run_id if parent else None,
     )
 
 
@@ -363,7 +353,7 @@ def publish(spec: Study, study, tracker: Tracker, parent_run_id: str, options: O
 
     Called at the end of every ``rnnstudy optimize``, so a resumed study's files are remade.
     """
-    facts = StudyFacts.of(spec, parent_run_id)
+    facts = StudyFacts.of(spec)
     frame = trials_frame(tracker, spec)
     if frame.empty:
         return "no trials yet"
