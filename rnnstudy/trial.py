@@ -76,7 +76,9 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
     with hp.owned_by(f"optimizer {plugins['optimizer'].name!r}"):
         optimizer = plugins["optimizer"].obj(hp)
     if isinstance(model, keras.Model):
-        model.compile(optimizer=optimizer, loss=data.info["loss"], metrics=["accuracy"])
+        extra = getattr(hypermodel, "metrics", None)  # a model may log more, e.g. perplexity
+        metrics = ["accuracy", *(extra() if extra else [])]
+        model.compile(optimizer=optimizer, loss=data.info["loss"], metrics=metrics)
     return Built(plugins, data, hypermodel, model)
 
 
@@ -154,6 +156,7 @@ class TrialRunner:
                 **hp.values,
                 **{f"{kind}_package": f"{p.package} {p.version}" for kind, p in built.plugins.items()},
                 **data.sizes(),
+                **data.info.get("params", {}),  # what the dataset found out (e.g. words missing from GloVe)
             },
         )
         self.events(
@@ -256,7 +259,8 @@ def _trainable(model) -> int:
 
 
 def _best(name: str, values: list[float]) -> float:
-    return float(min(values) if "loss" in name else max(values))
+    lower_is_better = "loss" in name or "perplexity" in name
+    return float(min(values) if lower_is_better else max(values))
 
 
 class EpochCallback(keras.callbacks.Callback):
