@@ -25,7 +25,6 @@ from rnnstudy.urls import redact
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
 DONE_STATES = ("COMPLETE", "PRUNED")
-MAX_DRY_RUNS = 200  # a grid's every point is built once before the study starts, up to this many
 
 
 @dataclass
@@ -147,7 +146,9 @@ def validate(spec: Study, registry: Registry, data_dir: str | None, out: TextIO 
     points = spec.grid_points if spec.sampler == "grid" else None
     declared: dict[str, Any] = {}
     unbuildable: set[str] = set()
-    for point in (points or [None])[:MAX_DRY_RUNS]:
+    for point in points or [None]:
+        if declared and _admitted(point, declared):
+            continue  # this point's values were already checked against the same declarations
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
         try:
             build(hp, registry, data_dir)
@@ -172,6 +173,11 @@ def validate(spec: Study, registry: Registry, data_dir: str | None, out: TextIO 
             f"known: {', '.join(sorted(declared))}"
         )
     return points
+
+
+def _admitted(point: dict[str, Any] | None, declared: dict[str, Any]) -> bool:
+    """Whether a dry run of ``point`` could only repeat what an earlier one found."""
+    return point is not None and all(k in declared and declared[k].admits(v) for k, v in point.items())
 
 
 def plan(study, spec: Study, points: list[dict] | None) -> int:

@@ -7,8 +7,10 @@ the epoch callback (MLflow metrics, progress, pruning, divergence) → evaluate 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,7 +63,7 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
         train_samples = hp.Int("train_samples", 0, 10**9, default=0)
 
     # data: the plugin caches its files; only the slicing is per trial
-    with hp.owned_by(f"dataset {plugins['dataset'].name!r}"):
+    with hp.owned_by(f"dataset {plugins['dataset'].name!r}"), _stdout_kept_unless_it_fails():
         data = plugins["dataset"].obj(hp, data_dir=data_dir)
     if train_samples:
         data = data.sample_train(train_samples, seed)
@@ -80,6 +82,15 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
         metrics = ["accuracy", *(extra() if extra else [])]
         model.compile(optimizer=optimizer, loss=data.info["loss"], metrics=metrics)
     return Built(plugins, data, hypermodel, model)
+
+
+@contextlib.contextmanager
+def _stdout_kept_unless_it_fails():
+    """Show a dataset's download chatter only if the load works: offline, the error says it all."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        yield
+    sys.stdout.write(buffer.getvalue())
 
 
 class TrialRunner:
