@@ -136,12 +136,12 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
         _close_parent(session, status)
 
     # report: counts, then the study's table from what MLflow logged
-    from rnnstudy.report import render, trials_frame
+    from rnnstudy.report import publish
 
     counts = ", ".join(
         f"{_count(study, (state,))} {state.lower()}" for state in ("COMPLETE", "PRUNED", "FAIL")
     )
-    table = render(spec, trials_frame(session.tracker, spec))
+    table = publish(spec, study, session.tracker, session.parent_id)
     print(f"\n{spec.name}: {counts}{_running_elsewhere(study)}\n{table}", file=out, flush=True)
     return study
 
@@ -173,30 +173,42 @@ def validate(spec: Study, registry: Registry, data_dir: str | None, out: TextIO 
     points = spec.grid_points if spec.sampler == "grid" else None
     declared: dict[str, Any] = {}
     unbuildable: set[str] = set()
-    for point in points or [None]:
-        if declared and _admitted(point, declared):
-            continue  # this point's values were already checked against the same declarations
+
+    def dry_run(point: dict[str, Any] | None) -> None:
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
         try:
             build(hp, registry, data_dir)
         except RnnstudyError:
             raise
         except Exception as exc:
-            unbuildable |= set(point or {})
+            unbuildable.update(point or {})
             print(
                 f"warning: {point or 'the default point'} does not build ({type(exc).__name__}: {exc}); "
                 "its trial will fail",
                 file=out or sys.stderr,
             )
         declared.update(hp.declared)
+
+    def unknown() -> list[str]:
+        named = set(spec.search) | set(spec.fixed) | {k for p in points or () for k in p}
+        return sorted(named - set(declared) - unbuildable)
+
+    # a point whose values earlier builds already admit is skipped, unless a name is still
+    # unknown then: it may be declared only under that point's values (a conditional one)
+    skipped = []
+    for point in points or [None]:
+        if declared and _admitted(point, declared):
+            skipped.append(point)
+        else:
+            dry_run(point)
+    for point in skipped if unknown() else ():
+        dry_run(point)
     import keras
 
     keras.backend.clear_session()
-    named = set(spec.search) | set(spec.fixed) | {k for p in points or () for k in p}
-    unknown = sorted(named - set(declared) - unbuildable)
-    if unknown:
+    if unknown():
         raise SearchSpaceError(
-            f"unknown hyperparameter(s) {', '.join(unknown)}: no plugin of this study declares them; "
+            f"unknown hyperparameter(s) {', '.join(unknown())}: no plugin of this study declares them; "
             f"known: {', '.join(sorted(declared))}"
         )
     return points
