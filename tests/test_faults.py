@@ -21,11 +21,11 @@ def trials(project, name: str, storage_url: str | None = None) -> list:
 
 
 def running_mid_trial(project, name: str, storage_url: str | None = None):
-    """A RUNNING trial whose worker has sent a heartbeat, after at least one trial finished."""
+    """A RUNNING trial that has its MLflow run, after at least one trial finished."""
     found = trials(project, name, storage_url)
     if not any(t.state.name == "COMPLETE" for t in found):
         return None
-    running = [t for t in found if t.state.name == "RUNNING" and "rnnstudy.heartbeat" in t.system_attrs]
+    running = [t for t in found if t.state.name == "RUNNING" and "mlflow_run_id" in t.user_attrs]
     return running[0] if running else None
 
 
@@ -242,8 +242,8 @@ def test_ctrl_c_stops_cleanly_marks_the_running_trial_and_says_how_to_resume(sig
     )
     run = project.start(study_file)
     running = project.wait_for(
-        lambda: [t for t in trials(project, "stopped") if "rnnstudy.heartbeat" in t.system_attrs],
-        what="a trial to start",
+        lambda: [t for t in trials(project, "stopped") if "mlflow_run_id" in t.user_attrs],
+        what="a trial to start its MLflow run",
     )[0]
 
     if signal_name == "SIGINT":

@@ -15,6 +15,7 @@ def scores(n: int) -> list[float]:
     return [round(0.01 * (i + 1), 2) for i in range(n)]
 
 
+@pytest.mark.slow  # the kill test runs two workers on the journal file in the default suite
 def test_workers_run_each_grid_point_once_on_the_journal_file(project):
     grid = scores(6)
     study_file = project.write_study("grid", search={"score": grid}, fixed={"epochs": 1})
