@@ -4,7 +4,6 @@ run in worker processes of one command or in several commands sharing PostgreSQL
 from __future__ import annotations
 
 import multiprocessing
-import re
 
 import pytest
 
@@ -98,21 +97,3 @@ def test_processes_starting_together_enqueue_each_point_once(storage, project, r
     trials = project.study("grid", url).get_trials()
     assert sorted(t.system_attrs["fixed_params"]["score"] for t in trials) == scores(25)
     assert len(project.study("tpe", url).get_trials()) == 10
-
-
-def test_independent_processes_join_one_study_on_postgres(project, postgres_url):
-    grid = scores(6)
-    study_file = project.write_study("joined", search={"score": grid}, fixed={"epochs": 2})
-    (project.root / "meet").mkdir()
-    project.env["SCRIPTED_RENDEZVOUS"] = f"{project.root / 'meet'}:2"  # first trials wait for each other
-    args = (study_file, "--storage", postgres_url)
-
-    first, second = project.start(*args, log="a.log"), project.start(*args, log="b.log")
-
-    assert first.wait(timeout=600) == 0, project.log("a.log")
-    assert second.wait(timeout=600) == 0, project.log("b.log")
-    project.assert_exact("joined", [{"score": s} for s in grid], storage_url=postgres_url)
-    done = [set(re.findall(r"trial #(\d+) COMPLETE", project.log(log))) for log in ("a.log", "b.log")]
-    assert done[0] and done[1] and not done[0] & done[1]  # both ran trials, none twice
-    parents = [r for r in project.runs("joined") if "rnnstudy.trial" not in r.data.tags]
-    assert len(parents) == 1 and parents[0].info.status == "FINISHED"
