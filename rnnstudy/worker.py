@@ -137,8 +137,8 @@ def run_one(study, trial, point, runner, queue) -> bool:
         raise
     except RnnstudyError as exc:
         study.tell(trial, state=TrialState.FAIL)
-        queue.put({**event, "state": "FAIL", "reason": str(exc)})
-        queue.put({"event": "fatal", "message": str(exc)})
+        queue.put({**event, "state": "FAIL", "reason": redact(str(exc))})
+        queue.put({"event": "fatal", "message": redact(str(exc))})
         return False
     except Exception as exc:  # a failed trial must not stop the study
         study.tell(trial, state=TrialState.FAIL)
