@@ -113,6 +113,7 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
                 parent_run_id=parent_id,
                 data_dir=options.data_dir,
                 max_trials=options.trials_per_worker,
+                env=backend.thread_env(options.workers),
             )
             _run_workers(study, spec, tracker, config, to_run, options.workers, previous, out)
     except Interrupted:

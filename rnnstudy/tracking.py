@@ -3,6 +3,10 @@
 URIs are always set explicitly: ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else a
 SQLite database with the artifacts beside it under ``mlruns/``. Everything goes through one
 :class:`mlflow.MlflowClient`, which works the same from every worker process.
+
+Inside a trial, logging need not hold training up: ``wait=False`` queues a call on MLflow's
+asynchronous logging (about 0.1 ms instead of 3–30 ms for a write to SQLite), and
+:meth:`Tracker.finish` waits for everything queued for the run before it ends it.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Tracker:
         if self.uri.startswith("sqlite:///"):
             Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
         self.client = MlflowClient(tracking_uri=self.uri)
+        self._queued: dict[str, list] = {}  # run id -> MLflow RunOperations still in flight
 
     def check(self) -> None:
         """Fail with one line naming the (redacted) URI when the store cannot be reached."""
@@ -92,32 +97,50 @@ class Tracker:
         )
         return run.info.run_id
 
-    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+    def log_params(self, run_id: str, params: dict[str, Any], *, wait: bool = True) -> None:
         from mlflow.entities import Param
 
         items = [Param(k, redact(str(v))[:MAX_PARAM_LENGTH]) for k, v in sorted(params.items())]
         for start in range(0, len(items), 100):
-            self.client.log_batch(run_id, params=items[start : start + 100], synchronous=True)
+            self._log(run_id, wait, params=items[start : start + 100])
 
-    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int | None = None) -> None:
+    def log_metrics(
+        self, run_id: str, metrics: dict[str, float], step: int | None = None, *, wait: bool = True
+    ) -> None:
         import time
 
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
-        self.client.log_batch(run_id, metrics=items, synchronous=True)
+        self._log(run_id, wait, metrics=[Metric(k, float(v), now, step or 0) for k, v in metrics.items()])
 
     def log_artifacts(self, run_id: str, directory: Path) -> None:
         self.client.log_artifacts(run_id, str(directory))
 
-    def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(run_id, key, redact(str(value))[:5000])
+    def set_tags(self, run_id: str, tags: dict[str, Any], *, wait: bool = True) -> None:
+        from mlflow.entities import RunTag
+
+        self._log(run_id, wait, tags=[RunTag(k, redact(str(v))[:5000]) for k, v in tags.items()])
 
     def finish(self, run_id: str, status: str) -> None:
-        """End a run: FINISHED, FAILED or KILLED (pruned and interrupted trials)."""
-        self.client.set_terminated(run_id, status=status)
+        """End a run: FINISHED, FAILED or KILLED (pruned and interrupted trials).
+
+        What was queued for the run is written first: MLflow takes nothing for an ended run.
+        """
+        try:
+            self.flush(run_id)
+        finally:
+            self.client.set_terminated(run_id, status=status)
+
+    def flush(self, run_id: str) -> None:
+        """Wait until everything queued for ``run_id`` is written; raise if some of it failed."""
+        for operations in self._queued.pop(run_id, []):
+            operations.wait()
+
+    def _log(self, run_id: str, wait: bool, **batch) -> None:
+        operations = self.client.log_batch(run_id, synchronous=wait, **batch)
+        if not wait and operations is not None:
+            self._queued.setdefault(run_id, []).append(operations)
 
     def artifact_dir(self) -> tempfile.TemporaryDirectory:
         return tempfile.TemporaryDirectory(prefix="rnnstudy-")
