@@ -63,7 +63,7 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
         raise RnnstudyError(f"--workers {options.workers} must be >= 1")
 
     # check everything before anything is written
-    points = validate(spec, default_registry(), options.data_dir)
+    points = validate(spec, default_registry(), options.data_dir, out)
     storage_url = options.storage_url or default_storage_url()
     storage = open_storage(storage_url)
     tracker = Tracker(options.tracking_uri)
@@ -133,11 +133,12 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
     return study
 
 
-def validate(spec: Study, registry: Registry, data_dir: str | None) -> list[dict[str, Any]] | None:
+def validate(spec: Study, registry: Registry, data_dir: str | None, out: TextIO | None = None):
     """Dry-run the study's plugins on its data; return the grid points (None when sampling).
 
     Raises before anything is written: an unknown plugin or hyperparameter, a value or range a
-    plugin does not allow, data that is not there.
+    plugin does not allow, data that is not there. A point whose model fails to build for any
+    other reason is only a warning: its trial will fail and the study go on without it.
     """
     from rnnstudy.trial import build
 
@@ -146,15 +147,26 @@ def validate(spec: Study, registry: Registry, data_dir: str | None) -> list[dict
             registry.get(kind, name)
     points = spec.grid_points if spec.sampler == "grid" else None
     declared: dict[str, Any] = {}
+    unbuildable: set[str] = set()
     for point in (points or [None])[:MAX_DRY_RUNS]:
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
-        build(hp, registry, data_dir)
+        try:
+            build(hp, registry, data_dir)
+        except RnnstudyError:
+            raise
+        except Exception as exc:
+            unbuildable |= set(point or {})
+            print(
+                f"warning: {point or 'the default point'} does not build ({type(exc).__name__}: {exc}); "
+                "its trial will fail",
+                file=out or sys.stderr,
+            )
         declared.update(hp.declared)
     import keras
 
     keras.backend.clear_session()
     named = set(spec.search) | set(spec.fixed) | {k for p in points or () for k in p}
-    unknown = sorted(named - set(declared))
+    unknown = sorted(named - set(declared) - unbuildable)
     if unknown:
         raise SearchSpaceError(
             f"unknown hyperparameter(s) {', '.join(unknown)}: no plugin of this study declares them; "

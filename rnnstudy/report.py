@@ -61,7 +61,7 @@ def table(frame: pd.DataFrame, spec: Study) -> pd.DataFrame:
     """The default report: finished trials, searched values first, then the seed columns."""
     if frame.empty:
         return frame
-    searched = list(spec.search) or sorted({k for p in spec.points or () for k in p})
+    searched = list(spec.search) or list(dict.fromkeys(k for p in spec.points or () for k in p))
     done = frame[frame["state"] == "COMPLETE"]
     columns = ["trial", *[c for c in searched if c in done], *[c for c in COLUMNS if c in done]]
     return done[columns].set_index("trial")

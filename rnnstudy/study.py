@@ -7,6 +7,7 @@ README for examples.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import sys
 from collections.abc import Callable
@@ -106,6 +107,11 @@ class Study:
         if self.points is not None:
             return {n: as_space(n, sorted({p[n] for p in self.points if n in p}, key=str)) for n in point}
         return {n: self.search[n] for n in point}
+
+    def variant(self, **changes: Any) -> Study:
+        """A copy with some fields changed: the same experiment on other data, say."""
+        fixed = {**self.fixed, **{k: changes[k] for k in PLUGIN_CHOICES if k in changes}}
+        return dataclasses.replace(self, **{"fixed": fixed, "name": None, **changes})
 
     def override(self, *, trials: int | None = None, values: dict[str, Any] | None = None) -> None:
         """Apply command-line overrides: a trial budget and fixed values (epochs, subset, ...)."""
