@@ -74,7 +74,13 @@ def workloads(quick: bool) -> list[Workload]:
                 "fashion_mnist",
                 "cnn",
                 {"c1": [10, 50], "c2": [20, 60]},
-                {"epochs": 2, "batch_size": 128, "train_samples": 600, "validation_samples": 500, "subset": 600},
+                {
+                    "epochs": 2,
+                    "batch_size": 128,
+                    "train_samples": 600,
+                    "validation_samples": 500,
+                    "subset": 600,
+                },
             ),
             Workload(
                 "charrnn",
@@ -82,7 +88,13 @@ def workloads(quick: bool) -> list[Workload]:
                 "bench_chars",
                 "bench_char_rnn",
                 {"cell": ["simple_rnn", "gru"], "sequence_length": [10, 20]},
-                {"epochs": 2, "batch_size": 128, "train_windows": 600, "eval_windows": 300},
+                {
+                    "epochs": 2,
+                    "batch_size": 64,
+                    "learning_rate": 0.01,
+                    "train_windows": 600,
+                    "eval_windows": 300,
+                },
             ),
         ]
     return [
@@ -92,9 +104,15 @@ def workloads(quick: bool) -> list[Workload]:
             "fashion_mnist",
             "cnn",
             {"c1": [10, 50, 90], "c2": [20, 60, 100]},
-            # 2,400 training images keep a 9-trial study near a minute; 5 epochs leave
+            # 1,500 training images keep a 9-trial study near a minute on 2 cores; 5 epochs leave
             # pruning room to act (successive halving's first rung is epoch 1, the next epoch 4)
-            {"epochs": 5, "batch_size": 128, "train_samples": 2400, "validation_samples": 2000, "subset": 2400},
+            {
+                "epochs": 5,
+                "batch_size": 128,
+                "train_samples": 1500,
+                "validation_samples": 1000,
+                "subset": 1500,
+            },
         ),
         Workload(
             "charrnn",
@@ -102,7 +120,14 @@ def workloads(quick: bool) -> list[Workload]:
             "bench_chars",
             "bench_char_rnn",
             {"cell": ["simple_rnn", "lstm", "gru"], "sequence_length": [10, 20, 30]},
-            {"epochs": 5, "batch_size": 128, "train_windows": 2400, "eval_windows": 1000},
+            # Adam at 0.01 and batches of 64: the cells part ways within 5 short epochs
+            {
+                "epochs": 5,
+                "batch_size": 64,
+                "learning_rate": 0.01,
+                "train_windows": 1500,
+                "eval_windows": 500,
+            },
         ),
     ]
 
@@ -120,6 +145,8 @@ class Run:
     cpu_s: float = 0.0  # user + system seconds of every process: steadier than wall time on a busy machine
     trials: list[dict] = field(default_factory=list)  # params, state, epochs, objective, seconds
     policy: str = ""
+    started_at: float = 0.0  # the clock when its process started
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def best(self) -> float:
@@ -154,7 +181,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny settings: check every path")
     parser.add_argument("--only", help="comma-separated workload names (cnn, charrnn)")
     parser.add_argument("--runs", help="comma-separated indexes into the run plan (0-8)")
-    parser.add_argument("--pruner", default="successive_halving", help="pruner of the pruned runs")
+    parser.add_argument("--pruner", default="hyperband", help="pruner of the pruned runs (rnnstudy's names)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--keep", type=Path, help="keep each run's folder (logs, MLflow, Optuna) here")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -179,7 +206,7 @@ def main() -> None:
                 folder.mkdir()
                 measure(run, workload, folder, env)
                 print(
-                    f"   {run.label:<38} {run.wall_s:7.1f} s  best {run.best:.4f}  "
+                    f"   {run.label:<38} {run.wall_s:7.1f} s  cpu {run.cpu_s:7.1f} s  best {run.best:.4f}  "
                     f"{run.epochs} epochs  {run.policy}",
                     flush=True,
                 )
@@ -196,10 +223,16 @@ def main() -> None:
 def machine() -> dict[str, str]:
     """The CPU model, cores and load: timings mean little without them."""
     model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
         "?",
     )
-    flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    flags = next(
+        (line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), ""
+    )
     bf16 = [f for f in ("amx_bf16", "avx512_bf16") if f in flags.split()]
     return {
         "cpu": model,
@@ -214,7 +247,10 @@ def _environment(tmp: Path) -> dict[str, str]:
     dist = tmp / "site" / "rnnstudy_bench-0.0.0.dist-info"
     dist.mkdir(parents=True)
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: rnnstudy-bench\nVersion: 0.0.0\n")
-    lines = [f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items()) for group, entries in BENCH_PLUGINS.items()]
+    lines = [
+        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items())
+        for group, entries in BENCH_PLUGINS.items()
+    ]
     (dist / "entry_points.txt").write_text("\n".join(lines))
     paths = [str(tmp / "site"), str(HERE), os.environ.get("PYTHONPATH", "")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p), "TF_CPP_MIN_LOG_LEVEL": "3"}
@@ -227,22 +263,34 @@ def measure(run: Run, workload: Workload, folder: Path, env: dict[str, str]) -> 
         study = folder / "bench_study.py"
         study.write_text(_study_file(workload, run))
         command = [sys.executable, "-m", "rnnstudy", "optimize", str(study), "--workers", str(run.workers)]
-        command += ["--storage", str(folder / "optuna.journal"), "--tracking-uri", f"sqlite:///{folder}/mlflow.db"]
+        command += [
+            "--storage",
+            str(folder / "optuna.journal"),
+            "--tracking-uri",
+            f"sqlite:///{folder}/mlflow.db",
+        ]
         command += ["--set", f"precision={run.precision}"]
     else:
         spec = {"run": asdict(run), "workload": asdict(workload), "folder": str(folder)}
         command = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
     if run.tool in ("rnnstudy", "optuna"):
         _tracking_store(folder)
-    before, started = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
+    before, started, run.started_at = (
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+        time.perf_counter(),
+        time.time(),
+    )
     code = subprocess.call(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     run.wall_s = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the whole process tree, workers too
     run.cpu_s = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if code != 0:
-        raise SystemExit(f"{run.label} failed (exit {code}); see {folder / 'log.txt'}:\n" + (folder / "log.txt").read_text()[-3000:])
+        raise SystemExit(
+            f"{run.label} failed (exit {code}); see {folder / 'log.txt'}:\n"
+            + (folder / "log.txt").read_text()[-3000:]
+        )
     if run.tool == "rnnstudy":
-        run.trials, run.policy = _rnnstudy_trials(folder, workload)
+        run.trials, run.policy, run.phases = _rnnstudy_trials(folder, workload, run)
     else:
         found = json.loads((folder / "trials.json").read_text())
         run.trials, run.policy = found["trials"], found["policy"]
@@ -251,8 +299,11 @@ def measure(run: Run, workload: Workload, folder: Path, env: dict[str, str]) -> 
 def _tracking_store(folder: Path) -> None:
     """Make the MLflow database before the clock starts: a project makes it once (its schema
     migrations take ~5 s), not once per study, so no study should be timed with it."""
+    import logging
+
     from mlflow import MlflowClient
 
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     MlflowClient(f"sqlite:///{folder}/mlflow.db").search_experiments()
 
 
@@ -265,8 +316,9 @@ def _study_file(workload: Workload, run: Run) -> str:
     )
 
 
-def _rnnstudy_trials(folder: Path, workload: Workload) -> tuple[list[dict], str]:
-    """What rnnstudy logged: Optuna's states and values, MLflow's epochs and run times."""
+def _rnnstudy_trials(folder: Path, workload: Workload, run: Run) -> tuple[list[dict], str, dict]:
+    """What rnnstudy logged: Optuna's states and values, MLflow's epochs and run times, and
+    from the runs' clocks where the time outside trials went."""
     import optuna
     from mlflow import MlflowClient
 
@@ -274,22 +326,33 @@ def _rnnstudy_trials(folder: Path, workload: Workload) -> tuple[list[dict], str]
 
     study = optuna.load_study(study_name="bench", storage=open_storage(str(folder / "optuna.journal")))
     client = MlflowClient(f"sqlite:///{folder}/mlflow.db")
-    trials, policy = [], ""
+    trials, policy, starts, ends = [], "", [], []
     for trial in sorted(study.trials, key=lambda t: t.datetime_start):
-        run = client.get_run(trial.user_attrs["mlflow_run_id"])
-        history = client.get_metric_history(run.info.run_id, "val_accuracy")
-        policy = run.data.params.get("precision_policy", "")
+        logged = client.get_run(trial.user_attrs["mlflow_run_id"])
+        history = client.get_metric_history(logged.info.run_id, "val_accuracy")
+        policy = logged.data.params.get("precision_policy", "")
+        starts.append(logged.info.start_time / 1000)
+        ends.append(logged.info.end_time / 1000)
         trials.append(
             {
-                "params": {k: trial.params.get(k, trial.system_attrs.get("fixed_params", {}).get(k)) for k in workload.grid},
+                "params": {
+                    k: trial.params.get(k, trial.system_attrs.get("fixed_params", {}).get(k))
+                    for k in workload.grid
+                },
                 "state": trial.state.name,
                 "epochs": len(history),
                 "objective": trial.value if trial.value is not None else max(m.value for m in history),
-                "seconds": (run.info.end_time - run.info.start_time) / 1000,
-                "fit_s": run.data.metrics.get("train_time_s", float("nan")),
+                "seconds": (logged.info.end_time - logged.info.start_time) / 1000,
+                "fit_s": logged.data.metrics.get("train_time_s", float("nan")),
             }
         )
-    return trials, policy
+    parent = client.get_run(study.user_attrs["mlflow_parent_run_id"]).info.start_time / 1000
+    phases = {  # seconds: the driver's checks and set-up, a worker's start, the closing report
+        "driver set-up": parent - run.started_at,
+        "worker start-up": min(starts) - parent,
+        "close": run.started_at + run.wall_s - max(ends),
+    }
+    return trials, policy, phases
 
 
 # --- the figures ---------------------------------------------------------------------------
@@ -303,10 +366,15 @@ def report(workload: Workload, runs: list[Run]) -> None:
     reference = by.get("rnnstudy float32, 1 worker")
     fast = by.get("rnnstudy auto, 2 workers")
     print(f"\n{workload.name}: {n} trials × {epochs} epochs = {grid_epochs} epochs per full grid")
-    print(f"{'run':<40}{'wall s':>8}{'× rs f32 1w':>13}{'× rs fast':>11}{'best val acc':>14}{'epochs':>8}")
+    print(
+        f"{'run':<40}{'wall s':>8}{'× rs f32 1w':>13}{'× rs fast':>11}{'cpu s':>8}{'best val acc':>14}{'epochs':>8}"
+    )
     for run in runs:
         ratios = [f"{run.wall_s / r.wall_s:.2f}" if r else "-" for r in (reference, fast)]
-        print(f"{run.label:<40}{run.wall_s:8.1f}{ratios[0]:>13}{ratios[1]:>11}{run.best:14.4f}{run.epochs:8d}")
+        print(
+            f"{run.label:<40}{run.wall_s:8.1f}{ratios[0]:>13}{ratios[1]:>11}{run.cpu_s:8.1f}"
+            f"{run.best:14.4f}{run.epochs:8d}"
+        )
 
     bare = by.get("bare Keras loop")
     if bare and reference:
@@ -321,7 +389,11 @@ def report(workload: Workload, runs: list[Run]) -> None:
             f"  per trial, start-up excluded: {per_rs:.2f} s against {per_bare:.2f} s "
             f"({100 * (per_rs / per_bare - 1):+.1f} %); fit alone {fit_rs:.2f} s against {fit_bare:.2f} s\n"
             f"  start-up and close (wall minus trials): rnnstudy "
-            f"{reference.wall_s - per_rs * n:.1f} s, bare {bare.wall_s - per_bare * n:.1f} s"
+            f"{reference.wall_s - per_rs * n:.1f} s ("
+            + ", ".join(f"{k} {v:.1f} s" for k, v in reference.phases.items())
+            + f"), bare {bare.wall_s - per_bare * n:.1f} s (imports and data)"
+            + f"\n  CPU seconds: rnnstudy {reference.cpu_s:.1f}, bare {bare.cpu_s:.1f} "
+            f"({100 * (reference.cpu_s / bare.cpu_s - 1):+.1f} %)"
         )
     alternatives = [r for r in runs if r.tool != "rnnstudy" and r.pruner == "none"]
     if fast and alternatives:
@@ -349,7 +421,9 @@ def report(workload: Workload, runs: list[Run]) -> None:
             f"best val acc {bf16.best:.4f} ({100 * (bf16.best - one.best):+.2f} points)"
         )
         for a, b in zip(one.trials, bf16.trials):
-            print(f"  {a['params']}: {a['objective']:.4f} → {b['objective']:.4f}, fit {a['fit_s']:.1f} → {b['fit_s']:.1f} s")
+            print(
+                f"  {a['params']}: {a['objective']:.4f} → {b['objective']:.4f}, fit {a['fit_s']:.1f} → {b['fit_s']:.1f} s"
+            )
     for tool, full in (("rnnstudy", reference), ("optuna", by.get("Optuna + MLflowCallback"))):
         pruned = next((r for r in runs if r.tool == tool and r.pruner != "none"), None)
         if full and pruned:
@@ -478,6 +552,9 @@ def _optuna(workload: Workload, run: Run, folder: Path) -> list[dict]:
     import optuna
     from optuna_integration import KerasPruningCallback, MLflowCallback
 
+    from rnnstudy import Study
+    from rnnstudy.strategy import make_pruner
+
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tracking = MLflowCallback(tracking_uri=f"sqlite:///{folder}/mlflow.db", metric_name="val_accuracy")
     fits: dict[int, float] = {}
@@ -487,18 +564,24 @@ def _optuna(workload: Workload, run: Run, folder: Path) -> list[dict]:
         point = {name: trial.suggest_categorical(name, values) for name, values in workload.grid.items()}
         data = _data(workload, point)
         model = _model(workload, point, data.info)
-        log_epoch = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: mlflow.log_metrics(logs, step=epoch + 1))
+        log_epoch = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: mlflow.log_metrics(logs, step=epoch + 1)
+        )
         started = time.perf_counter()
         try:
-            history, _, _ = _fit(workload, model, data, [KerasPruningCallback(trial, "val_accuracy"), log_epoch])
+            history, _, _ = _fit(
+                workload, model, data, [KerasPruningCallback(trial, "val_accuracy"), log_epoch]
+            )
         finally:
             fits[trial.number] = time.perf_counter() - started
         return max(history.history["val_accuracy"])
 
-    pruner = {"none": optuna.pruners.NopPruner(), "successive_halving": optuna.pruners.SuccessiveHalvingPruner(min_resource=1)}
-    pruner["median"] = optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1)
+    # the very pruner rnnstudy makes for the same study
+    pruner = make_pruner(
+        Study(workload.dataset, workload.model, pruner=run.pruner, fixed=dict(workload.fixed))
+    )
     study = optuna.create_study(
-        direction="maximize", sampler=optuna.samplers.GridSampler(workload.grid, seed=0), pruner=pruner[run.pruner]
+        direction="maximize", sampler=optuna.samplers.GridSampler(workload.grid, seed=0), pruner=pruner
     )
     study.optimize(objective, n_trials=len(workload.points), callbacks=[tracking])
     return [
@@ -526,11 +609,22 @@ def _kerastuner(workload: Workload, run: Run, folder: Path) -> list[dict]:
 
         def fit(self, hp, model, *args, callbacks=(), **kwargs):
             point = {name: hp.get(name) for name in workload.grid}
+            started = time.perf_counter()
             history, fit_s, _ = _fit(workload, model, _data(workload, point), callbacks)
-            fits.append(fit_s)
+            values = history.history["val_accuracy"]
+            trials.append(
+                {
+                    "params": point,
+                    "state": "COMPLETE",
+                    "epochs": len(values),
+                    "objective": max(values),
+                    "seconds": time.perf_counter() - started,  # without the tuner's own work
+                    "fit_s": fit_s,
+                }
+            )
             return history
 
-    fits: list[float] = []
+    trials: list[dict] = []
     space = keras_tuner.HyperParameters()
     for name, values in workload.grid.items():
         space.Choice(name, values)
@@ -545,19 +639,6 @@ def _kerastuner(workload: Workload, run: Run, folder: Path) -> list[dict]:
         seed=0,
     )
     tuner.search(verbose=0)
-    trials = []
-    for trial, fit_s in zip(sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id)), fits):
-        values = trial.metrics.get_history("val_accuracy")
-        trials.append(
-            {
-                "params": {name: trial.hyperparameters.get(name) for name in workload.grid},
-                "state": "COMPLETE",
-                "epochs": len(values),
-                "objective": float(max(v.mean() for v in values)),
-                "seconds": float("nan"),
-                "fit_s": fit_s,
-            }
-        )
     return trials
 
 

@@ -18,9 +18,9 @@ from typing import Any
 import keras
 import numpy as np
 
+from rnnstudy import precision
 from rnnstudy.data import Data
 from rnnstudy.errors import RnnstudyError
-from rnnstudy import precision
 from rnnstudy.hyperparameters import HyperParameters
 from rnnstudy.registry import KINDS, Plugin, Registry
 from rnnstudy.study import Study

@@ -55,7 +55,7 @@ class CNN(keras_tuner.HyperModel):
         """
         import matplotlib.pyplot as plt
 
-        probe = keras.Model(model.inputs, [model.get_layer(n).output for n in FEATURE_LAYERS])
+        probe = keras.Model(model.input, [model.get_layer(n).output for n in FEATURE_LAYERS])
         images = data.x_test[:2]
         outputs = [np.asarray(o, np.float32) for o in probe(images, training=False)]  # 2 images: eager
         for index, image in enumerate(images):
@@ -66,7 +66,9 @@ class CNN(keras_tuner.HyperModel):
                 cmap="gray" if grey else None,
             )
             for name, maps in zip(FEATURE_LAYERS, outputs):
-                plt.imsave(directory / f"feature_maps_image{index}_{name}.png", _mosaic(maps[index]), cmap="gray")
+                plt.imsave(
+                    directory / f"feature_maps_image{index}_{name}.png", _mosaic(maps[index]), cmap="gray"
+                )
 
 
 def _mosaic(maps: np.ndarray, columns: int = 10) -> np.ndarray:
