@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 .PHONY: setup demo test test-slow lint ui
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml scripts/install-data.sh
+$(VENV)/.installed: pyproject.toml scripts/install-data.sh scripts/install-system.sh
+	scripts/install-system.sh
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[dev]'

@@ -34,6 +34,8 @@ def start() -> None:
         import tensorflow as tf
 
         tf.config.list_physical_devices()
+        # its Python-side warnings (retracing of a feature-map probe, say) would break the progress lines
+        tf.get_logger().setLevel("ERROR")
 
 
 def thread_env(workers: int) -> dict[str, str]:

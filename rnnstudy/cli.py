@@ -128,6 +128,66 @@ def optimize(
 
 
 @cli.command()
+@click.argument("study")
+@STORAGE
+@TRACKING
+@click.option(
+    "--last",
+    type=int,
+    help="N: the mean and spread are over the last N epochs [default: the study's window, else 5].",
+)
+@click.option(
+    "--metric", help="The per-epoch metric of the final/best/mean/spread columns [default: the objective]."
+)
+@click.option(
+    "--pivot",
+    nargs=2,
+    metavar="ROW COLUMN",
+    help="Pivot the table on two hyperparameters (a 2-D grid pivots by itself).",
+)
+@click.option("--value", default="objective", show_default=True, help="The column the pivot shows.")
+@click.option(
+    "--stable",
+    type=float,
+    metavar="THRESHOLD",
+    help="Keep only trials whose max - min over the last N epochs is under THRESHOLD (seed 003: 0.15).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    help="Folder for table.csv, report.md, curves.png, optuna.html [default: reports/STUDY].",
+)
+def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out) -> None:
+    """The table of STUDY (a study file or a study name) from what MLflow logged.
+
+    Prints it and writes it as CSV and Markdown beside the pictures. Works for a study that
+    another machine ran: point --tracking-uri and --storage at its stores.
+    """
+    from pathlib import Path
+
+    from rnnstudy import report as reporting
+    from rnnstudy.study import load_study
+    from rnnstudy.tracking import Tracker
+
+    spec = load_study(study) if study.endswith(".py") or Path(study).is_file() else None
+    name = spec.name if spec else study
+    tracker = Tracker(tracking_uri)
+    tracker.check()
+    facts = reporting.study_facts(tracker, name, spec)
+    frame = reporting.trials_frame(tracker, name)
+    if frame.empty:
+        raise reporting.ReportError(f"study {name!r} has no trial runs yet; run `rnnstudy optimize` first")
+    optuna_study, why_not = reporting.optuna_study(storage, name)
+    options = reporting.Options(metric, last, tuple(pivot) if pivot else None, value, stable)
+    folder = Path(out) if out else Path("reports") / name
+    result, files = reporting.write_all(folder, frame, facts, tracker, optuna_study, options)
+    click.echo(result.text())
+    if why_not:
+        click.echo(f"\n{why_not}")
+    click.echo(f"\nwrote {', '.join(p.name for p in files)} in {folder}/")
+
+
+@cli.command()
 def plugins() -> None:
     """List every dataset, model and optimizer with its package and version."""
     from rnnstudy import backend
@@ -146,28 +206,45 @@ def plugins() -> None:
 @cli.command()
 @TRACKING
 @click.option("--port", default=5000, show_default=True)
-def ui(tracking_uri, port) -> None:
+@click.option("--workers", default=1, show_default=True, help="Server processes (one person needs one).")
+def ui(tracking_uri, port, workers) -> None:
     """Start the MLflow UI on 127.0.0.1 over this project's tracking store."""
     import subprocess
 
-    from rnnstudy.tracking import default_tracking_uri
+    from rnnstudy.tracking import Tracker
 
-    uri = tracking_uri or default_tracking_uri()
-    click.echo(f"MLflow UI at http://127.0.0.1:{port} (store {redact(uri)}); Ctrl-C stops it")
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "ui",
-        "--backend-store-uri",
-        uri,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    tracker = Tracker(tracking_uri)
+    tracker.check()
+    address = f"http://127.0.0.1:{port}"
+    click.echo(f"MLflow UI at {address} (store {redact(tracker.uri)}); Ctrl-C stops it")
+    for experiment in tracker.client.search_experiments(max_results=50):
+        if experiment.name != "Default":  # each study's runs, in the UI's model-training view
+            click.echo(
+                f"  {experiment.name}: {address}/#/experiments/{experiment.experiment_id}/runs"
+                "?workflowType=machine_learning"
+            )
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracker.uri]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     try:
         sys.exit(subprocess.call(command))
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+@cli.command()
+@STORAGE
+@click.option("--port", default=8080, show_default=True)
+def dashboard(storage, port) -> None:
+    """Start optuna-dashboard on 127.0.0.1 over this project's Optuna storage."""
+    import optuna_dashboard
+
+    from rnnstudy.storage import default_storage_url, open_storage
+
+    url = storage or default_storage_url()
+    opened = open_storage(url)
+    click.echo(f"Optuna dashboard at http://127.0.0.1:{port} (storage {redact(url)}); Ctrl-C stops it")
+    try:
+        optuna_dashboard.run_server(opened, host="127.0.0.1", port=port)
     except KeyboardInterrupt:
         sys.exit(130)
 

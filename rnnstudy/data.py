@@ -25,7 +25,9 @@ class Data:
     """Train, validation and test arrays, and what a model needs to know about them.
 
     ``info`` holds at least ``input_shape`` (without the batch axis), ``num_classes`` and
-    ``loss`` (the Keras loss that fits the labels); text datasets add their vocabulary.
+    ``loss`` (the Keras loss that fits the labels); text datasets add their vocabulary. An
+    optional ``params`` dict holds facts the dataset found out (words missing from GloVe, say),
+    logged as MLflow params of the trial.
     """
 
     x_train: Any

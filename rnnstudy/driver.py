@@ -25,7 +25,6 @@ from rnnstudy.urls import redact
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
 DONE_STATES = ("COMPLETE", "PRUNED")
-MAX_DRY_RUNS = 200  # a grid's every point is built once before the study starts, up to this many
 
 
 @dataclass
@@ -124,12 +123,12 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
         raise
     finally:
         _close_parent(study, spec, tracker, parent_id, status)
-    from rnnstudy.report import render, trials_frame
+    from rnnstudy.report import publish
 
     counts = ", ".join(
         f"{_count(study, (state,))} {state.lower()}" for state in ("COMPLETE", "PRUNED", "FAIL")
     )
-    print(f"\n{spec.name}: {counts}\n{render(spec, trials_frame(tracker, spec))}", file=out, flush=True)
+    print(f"\n{spec.name}: {counts}\n{publish(spec, study, tracker, parent_id)}", file=out, flush=True)
     return study
 
 
@@ -148,31 +147,50 @@ def validate(spec: Study, registry: Registry, data_dir: str | None, out: TextIO 
     points = spec.grid_points if spec.sampler == "grid" else None
     declared: dict[str, Any] = {}
     unbuildable: set[str] = set()
-    for point in (points or [None])[:MAX_DRY_RUNS]:
+
+    def dry_run(point: dict[str, Any] | None) -> None:
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
         try:
             build(hp, registry, data_dir)
         except RnnstudyError:
             raise
         except Exception as exc:
-            unbuildable |= set(point or {})
+            unbuildable.update(point or {})
             print(
                 f"warning: {point or 'the default point'} does not build ({type(exc).__name__}: {exc}); "
                 "its trial will fail",
                 file=out or sys.stderr,
             )
         declared.update(hp.declared)
+
+    def unknown() -> list[str]:
+        named = set(spec.search) | set(spec.fixed) | {k for p in points or () for k in p}
+        return sorted(named - set(declared) - unbuildable)
+
+    # a point whose values earlier builds already admit is skipped, unless a name is still
+    # unknown then: it may be declared only under that point's values (a conditional one)
+    skipped = []
+    for point in points or [None]:
+        if declared and _admitted(point, declared):
+            skipped.append(point)
+        else:
+            dry_run(point)
+    for point in skipped if unknown() else ():
+        dry_run(point)
     import keras
 
     keras.backend.clear_session()
-    named = set(spec.search) | set(spec.fixed) | {k for p in points or () for k in p}
-    unknown = sorted(named - set(declared) - unbuildable)
-    if unknown:
+    if unknown():
         raise SearchSpaceError(
-            f"unknown hyperparameter(s) {', '.join(unknown)}: no plugin of this study declares them; "
+            f"unknown hyperparameter(s) {', '.join(unknown())}: no plugin of this study declares them; "
             f"known: {', '.join(sorted(declared))}"
         )
     return points
+
+
+def _admitted(point: dict[str, Any] | None, declared: dict[str, Any]) -> bool:
+    """Whether a dry run of ``point`` could only repeat what an earlier one found."""
+    return point is not None and all(k in declared and declared[k].admits(v) for k, v in point.items())
 
 
 def plan(study, spec: Study, points: list[dict] | None) -> int:

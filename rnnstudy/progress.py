@@ -1,11 +1,14 @@
 """Progress on the terminal: trials done of total, the current epoch, the best so far, time left.
 
-On a terminal one status line is redrawn in place; elsewhere (CI logs, files) whole lines are
-printed: every trial's start and end, and epochs at most every ``every`` seconds.
+On a terminal one status line, cut to the terminal's width, is redrawn in place; elsewhere
+(CI logs, files) whole lines are printed: every trial's start and end, its first and last
+epoch, and the epochs between at most every ``every`` seconds. Time left comes from the
+finished trials, and before the first one finishes from the epochs of the running ones.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from typing import TextIO
@@ -43,13 +46,15 @@ class Progress:
         self.every = every
         self.done = 0
         self.durations: list[float] = []
-        self.started = time.monotonic()
+        self.running: dict[int, list[float]] = {}  # trial -> [started, epochs done, epochs]
         self._last_epoch_line = 0.0
         self._status = ""
+        self._status_trial: int | None = None
 
     def handle(self, event: dict) -> None:
         kind = event.get("event")
         if kind == "trial_start":
+            self.running[event["trial"]] = [time.monotonic(), 0, event.get("epochs") or 0]
             params = " ".join(f"{k}={v}" for k, v in event["params"].items())
             self._line(f"trial #{event['trial']} started ({self.done + 1}/{self.total}) {params}")
         elif kind == "epoch":
@@ -58,11 +63,18 @@ class Progress:
             self._trial_end(event)
 
     def close(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        """Take the status line off the terminal."""
         if self.tty and self._status:
-            self.out.write("\n")
+            self.out.write("\r\x1b[2K")
             self.out.flush()
+        self._status, self._status_trial = "", None
 
     def _epoch(self, event: dict) -> None:
+        if event["trial"] in self.running:
+            self.running[event["trial"]][1:] = [event["epoch"], event["epochs"]]
         logs = event["logs"]
         shown = self.objective if self.objective in logs else next(iter(logs), None)
         metric = f" {shown} {_format(logs[shown])}" if shown else ""
@@ -71,14 +83,18 @@ class Progress:
             f"{metric} | best {self._best_text()} | {self._eta()}"
         )
         if self.tty:
-            self._status = text
-            self.out.write("\r\x1b[2K" + text)
+            self._status = text[: self._width() - 1]  # a wrapped line could not be redrawn in place
+            self._status_trial = event["trial"]
+            self.out.write("\r\x1b[2K" + self._status)
             self.out.flush()
-        elif time.monotonic() - self._last_epoch_line >= self.every or event["epoch"] == event["epochs"]:
+        elif event["epoch"] in (1, event["epochs"]) or time.monotonic() - self._last_epoch_line >= self.every:
             self._last_epoch_line = time.monotonic()
             self._line(text)
 
     def _trial_end(self, event: dict) -> None:
+        self.running.pop(event["trial"], None)
+        if self._status_trial == event["trial"]:  # its epochs are over: no stale status below
+            self._clear()
         self.done += 1
         if "seconds" in event:
             self.durations.append(event["seconds"])
@@ -99,11 +115,23 @@ class Progress:
         return "-" if self.best is None else f"#{self.best[0]} {_format(self.best[1])}"
 
     def _eta(self) -> str:
-        if not self.durations:
+        """Trials left × the time a trial takes ÷ workers, less what running trials have done."""
+        now = time.monotonic()
+        fractions = {n: epoch / epochs for n, (_, epoch, epochs) in self.running.items() if epochs and epoch}
+        if self.durations:
+            per_trial = sum(self.durations) / len(self.durations)
+        elif fractions:  # nothing finished yet: the running trials' epochs tell
+            per_trial = min((now - self.running[n][0]) / f for n, f in fractions.items())
+        else:
             return "time left: estimating"
-        left = max(self.total - self.done, 0)
-        mean = sum(self.durations) / len(self.durations)
-        return f"time left ~{_duration(mean * left / max(self.workers, 1))}"
+        work = max(self.total - self.done - sum(fractions.values()), 0)
+        return f"time left ~{_duration(per_trial * work / max(self.workers, 1))}"
+
+    def _width(self) -> int:
+        try:
+            return os.get_terminal_size(self.out.fileno()).columns
+        except (OSError, ValueError, AttributeError):  # not a real terminal after all
+            return 120
 
     def _line(self, text: str) -> None:
         if self.tty and self._status:

@@ -1,43 +1,119 @@
-"""A study's results as a table, read back from what MLflow logged.
+"""A study's results as the seeds' tables, read back from what was logged.
 
-One row per trial run: the searched hyperparameters, then the columns every seed report has
-(parameter count, training and inference time, overfit, test and objective metrics). A study
-file may define ``report(frame)`` for its own analysis; it gets this frame and returns a
-DataFrame or text to print.
+Everything comes from the MLflow tracking store (and the Optuna storage for Optuna's plots),
+so a report works for a study that another machine ran:
+
+- :func:`trials_frame`: one row per trial run, what a study file's ``report(frame)`` receives;
+- :func:`build`: the seeds' table — the searched hyperparameters, then parameter count,
+  training and inference time, overfit, the final and best value of a metric and its mean
+  and spread (max − min) over the last N epochs — with seed 003's pivot of a two-parameter
+  grid (row and column means) and its "stable models" filter;
+- :func:`publish`: what ``rnnstudy optimize`` calls at the end: the table and the pictures,
+  logged on the study's parent run (again after every resumed run).
 """
 
 from __future__ import annotations
 
+import ast
+import math
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from rnnstudy.errors import RnnstudyError
 from rnnstudy.study import Study
-from rnnstudy.tracking import STATE_TAG, TRIAL_TAG, Tracker
+from rnnstudy.tracking import STATE_TAG, STUDY_TAG, TRIAL_TAG, Tracker
+from rnnstudy.urls import redact
 
-COLUMNS = (
-    "params_total",
-    "params_trainable",
-    "train_time_s",
-    "inference_time_s",
-    "overfit_pct",
-    "test_loss",
-    "test_accuracy",
-    "objective",
-)
+DEFAULT_LAST = 5  # epochs averaged when the study does not score by a window of its own
+REPORT_ARTIFACTS = "report"  # the parent run's artifact folder for the table and pictures
+CURVE_METRICS = ("val_accuracy", "val_loss")
+OUTPUTS = ("table.csv", "report.md", "pivot.csv", "curves.png", "optuna.html")
+NOT_SEARCHED = ("_package", "n_train", "n_val", "n_test")  # params every run logs beside its values
 
 
-def trials_frame(tracker: Tracker, spec: Study) -> pd.DataFrame:
+class ReportError(RnnstudyError):
+    """The report cannot be made as asked (unknown study, column, pivot ...)."""
+
+
+# --- what a report knows about a study ---------------------------------------------------
+
+
+@dataclass
+class StudyFacts:
+    """A study as the report sees it: from its file, or from its parent run when only the
+    name is known (a study another machine ran)."""
+
+    name: str
+    searched: list[str]
+    objective: str = "val_accuracy"
+    direction: str = "maximize"
+    sampler: str = "grid"
+    window: int = 1
+    report: Callable | None = None
+
+    @classmethod
+    def of(cls, spec: Study) -> StudyFacts:
+        searched = list(spec.search) or list(dict.fromkeys(k for p in spec.points or () for k in p))
+        return cls(
+            spec.name, searched, spec.objective, spec.direction, spec.sampler, spec.window, spec.report
+        )
+
+
+def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> StudyFacts:
+    """The study's facts: the file's when given, else the parameters of its parent run."""
+    experiment = tracker.client.get_experiment_by_name(name)
+    if experiment is None:
+        known = [e.name for e in tracker.client.search_experiments(max_results=50) if e.name != "Default"]
+        raise ReportError(
+            f"no study {name!r} in the MLflow store {redact(tracker.uri)}; studies there: "
+            f"{', '.join(known) or 'none'} (pass --tracking-uri, or the study file)"
+        )
+    parents = [
+        run
+        for run in tracker.client.search_runs(
+            [experiment.experiment_id], filter_string=f"tags.`{STUDY_TAG}` = '{name}'", max_results=1000
+        )
+        if TRIAL_TAG not in run.data.tags
+    ]
+    if spec is not None:
+        return StudyFacts.of(spec)
+    params = min(parents, key=lambda run: run.info.start_time).data.params if parents else {}
+    searched = [k.removeprefix("search.") for k in params if k.startswith("search.")]
+    if not searched and "points" in params:
+        try:
+            searched = list(dict.fromkeys(k for p in ast.literal_eval(params["points"]) for k in p))
+        except (ValueError, SyntaxError):  # cut at MLflow's length limit: the runs tell instead
+            searched = []
+    return StudyFacts(
+        name,
+        searched,
+        params.get("objective", "val_accuracy"),
+        params.get("direction", "maximize"),
+        params.get("sampler", "grid"),
+        int(params.get("window", 1)),
+    )
+
+
+# --- what was logged ---------------------------------------------------------------------
+
+
+def trials_frame(tracker: Tracker, study: Study | str) -> pd.DataFrame:
     """Every trial run of the study's experiment, one row each, oldest first.
 
     Columns: ``trial``, ``state``, ``run_id``, every param under its own name (typed back from
     MLflow's text), then every metric's last value under its own name.
     """
-    experiment = tracker.client.get_experiment_by_name(spec.name)
+    name = study if isinstance(study, str) else study.name
+    experiment = tracker.client.get_experiment_by_name(name)
     if experiment is None:
         return pd.DataFrame()
     runs = tracker.client.search_runs(
-        [experiment.experiment_id], filter_string=f"tags.{TRIAL_TAG} != ''", max_results=10_000
+        [experiment.experiment_id], filter_string=f"tags.`{TRIAL_TAG}` != ''", max_results=10_000
     )
     rows = []
     for run in runs:
@@ -52,31 +128,369 @@ def trials_frame(tracker: Tracker, spec: Study) -> pd.DataFrame:
     if not rows:
         return pd.DataFrame()
     frame = pd.DataFrame(rows).sort_values("trial").reset_index(drop=True)
+    frame.attrs["params"] = list(dict.fromkeys(k for run in runs for k in run.data.params))
     counts = [c for c in ("params_total", "params_trainable") if c in frame]
     frame[counts] = frame[counts].astype("Int64")  # MLflow keeps every metric as a float
     return frame
 
 
-def table(frame: pd.DataFrame, spec: Study) -> pd.DataFrame:
-    """The default report: finished trials, searched values first, then the seed columns."""
+def histories(tracker: Tracker, frame: pd.DataFrame, metrics: list[str]) -> dict[int, pd.DataFrame]:
+    """Each trial's per-epoch values of ``metrics`` (index: epoch from 1), by trial number."""
+    found = {}
+    for trial, run_id in zip(frame["trial"], frame["run_id"]):
+        series = {}
+        for key in dict.fromkeys(metrics):
+            points = tracker.client.get_metric_history(run_id, key)
+            if points:  # the last value logged at a step wins (the final test_* repeat the last epoch)
+                series[key] = pd.Series({p.step: p.value for p in sorted(points, key=lambda p: p.timestamp)})
+        if series:
+            found[int(trial)] = pd.DataFrame(series).sort_index().rename_axis("epoch")
+    return found
+
+
+# --- the table -----------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    """How to cut the table; every None takes the study's own choice.
+
+    Args:
+        metric: the per-epoch metric of the final/best/mean/spread columns (the objective).
+        last: N, the epochs of the mean and spread (the study's window, else 5).
+        pivot: (row, column) hyperparameters; None pivots a two-parameter grid by itself.
+        value: the column the pivot shows (the objective, as seed 003's table).
+        stable: keep only trials whose spread over the last N epochs is under this.
+    """
+
+    metric: str | None = None
+    last: int | None = None
+    pivot: tuple[str, str] | None = None
+    value: str = "objective"
+    stable: float | None = None
+
+
+@dataclass
+class Report:
+    """A study's table, its pivot and what its own ``report(frame)`` said.
+
+    The table keeps full column names (``table.csv``); people read shorter headers, with the
+    metric and N in the title.
+    """
+
+    title: str
+    table: pd.DataFrame  # finished trials, index "trial"
+    pivot: pd.DataFrame | None = None
+    pivot_caption: str = ""
+    notes: list[str] = field(default_factory=list)
+    extra: str | None = None  # the study file's own analysis, as text
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def text(self) -> str:
+        """For the terminal."""
+        shown = _formatted(self.table).rename(columns=self.headers)
+        parts = [self.title, shown.to_string() if not shown.empty else "no finished trials yet"]
+        if self.pivot is not None:
+            parts.append(f"{self.pivot_caption}\n{_formatted(self.pivot).to_string()}")
+        parts += self.notes
+        if self.extra:
+            parts.append(self.extra)
+        return "\n\n".join(parts)
+
+    def markdown(self) -> str:
+        parts = [f"## {self.title}", markdown_table(self.table, self.headers)]
+        if self.pivot is not None:
+            parts += [self.pivot_caption, markdown_table(self.pivot)]
+        parts += ["\n".join(f"- {note}" for note in self.notes)] if self.notes else []
+        if self.extra:
+            parts.append("```\n" + self.extra + "\n```")
+        return "\n\n".join(parts) + "\n"
+
+    def write(self, folder: Path) -> list[Path]:
+        """``table.csv``, ``pivot.csv`` when pivoted, and ``report.md`` with everything."""
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [folder / "table.csv", folder / "report.md"]
+        self.table.to_csv(paths[0])
+        paths[1].write_text(self.markdown())
+        if self.pivot is not None:
+            paths.append(folder / "pivot.csv")
+            self.pivot.to_csv(paths[-1])
+        return paths
+
+
+def build(
+    frame: pd.DataFrame, history: dict[int, pd.DataFrame], facts: StudyFacts, options: Options
+) -> Report:
+    """The report of a study from its trials frame and per-epoch history."""
+    metric = options.metric or facts.objective
+    last = options.last if options.last is not None else (facts.window if facts.window > 1 else DEFAULT_LAST)
+    if last < 1:
+        raise ReportError(f"--last {last} must be >= 1")
+    logged = sorted({m for h in history.values() for m in h})
+    if options.metric and history and metric not in logged:
+        raise ReportError(f"--metric {metric!r} was not logged every epoch; logged: {', '.join(logged)}")
+    searched = facts.searched or _varying(frame)
+    full = table(frame, history, searched, metric, last, lower_is_better=_lower(metric, facts))
+    shown, notes = full, []
+    skipped = _skipped(frame)
+    if skipped:
+        notes.append(f"not shown: {skipped}")
+    spread = f"{metric}_spread_last{last}"
+    if options.stable is not None:
+        if spread not in full:
+            raise ReportError(f"--stable needs the per-epoch history of {metric!r}, which was not logged")
+        shown = full[full[spread] < options.stable]
+        notes.append(
+            f"stable (max - min of {metric} over the last {last} epochs < {options.stable}): "
+            f"{len(shown)} of {len(full)} trials"
+        )
+    best = _best(shown, searched, options.value, facts.direction)
+    if best:
+        notes.append(("best stable: " if options.stable is not None else "best: ") + best)
+    axes = options.pivot or _grid_axes(full, searched, facts)
+    pivoted = pivot(shown, *axes, options.value, like=full) if axes else None
+    caption = f"{options.value} by {axes[0]} (rows) and {axes[1]} (columns), with means" if axes else ""
+    extra = None
+    if facts.report is not None:
+        try:
+            result = facts.report(frame)
+        except Exception as exc:  # the study file's own code: say so, keep the rest of the report
+            result = f"the study file's report(frame) failed: {type(exc).__name__}: {exc}"
+        extra = _formatted(result).to_string() if isinstance(result, pd.DataFrame) else str(result)
+    title = (
+        f"{facts.name}: {len(shown)} finished trial(s); {metric} at the last epoch, its best, "
+        f"and its mean and spread (max - min) over the last {last} epochs"
+    )
+    return Report(title, shown, pivoted, caption, notes, extra, _headers(metric, last))
+
+
+def table(
+    frame: pd.DataFrame,
+    history: dict[int, pd.DataFrame],
+    searched: list[str],
+    metric: str,
+    last: int,
+    *,
+    lower_is_better: bool = False,
+) -> pd.DataFrame:
+    """Finished trials: searched values, size, times, overfit, then the metric's final, best,
+    mean and spread (max − min) over the last ``last`` epochs, the test accuracy and the objective."""
+    done = frame[frame["state"] == "COMPLETE"] if not frame.empty else frame
+    if done.empty:
+        return pd.DataFrame(columns=["trial"]).set_index("trial")
+    out = done[["trial", *[c for c in searched if c in done]]].copy()
+    sizes = ["params_total"]
+    if "params_trainable" in done and not done["params_trainable"].equals(done["params_total"]):
+        sizes.append("params_trainable")  # only where something is frozen (seed 000's GloVe)
+    for column in (*sizes, "train_time_s", "inference_time_s", "overfit_pct"):
+        if column in done:
+            out[column] = done[column]
+    series = [history.get(int(t), pd.DataFrame()).get(metric) for t in done["trial"]]
+    if any(s is not None for s in series):
+        pick = min if lower_is_better else max
+        out[f"{metric}_final"] = [s.iloc[-1] if s is not None else math.nan for s in series]
+        out[f"{metric}_best"] = [pick(s) if s is not None else math.nan for s in series]
+        tails = [s.iloc[-last:] if s is not None else None for s in series]
+        out[f"{metric}_mean_last{last}"] = [t.mean() if t is not None else math.nan for t in tails]
+        out[f"{metric}_spread_last{last}"] = [t.max() - t.min() if t is not None else math.nan for t in tails]
+    for column in ("test_accuracy", "objective"):
+        if column in done and column not in out:
+            out[column] = done[column]
+    return out.set_index("trial")
+
+
+def pivot(
+    shown: pd.DataFrame, row: str, column: str, value: str, *, like: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Seed 003's grid: ``value`` by ``row`` × ``column``, with a ``mean`` column and row.
+
+    Several trials in one cell (seeds, say) are averaged; the bottom-right corner is the mean
+    of the cells. ``like`` (the unfiltered table) keeps the whole grid, filtered cells blank.
+    """
+    for name in (row, column, value):
+        if name not in shown:
+            raise ReportError(
+                f"cannot pivot on {name!r}: not a column of the table; columns: "
+                f"{', '.join(map(str, shown.columns))}"
+            )
+    if row == column:
+        raise ReportError(f"--pivot {row} {column}: give two different hyperparameters")
+    grid = shown.pivot_table(index=row, columns=column, values=value, aggfunc="mean", dropna=False)
+    if like is not None:
+        grid = grid.reindex(index=_ordered(like[row]), columns=_ordered(like[column]))
+    grid["mean"] = grid.mean(axis=1)
+    means = grid.drop(columns="mean").mean(axis=0)
+    means["mean"] = grid.drop(columns="mean").stack().mean()
+    grid.loc["mean"] = means
+    grid.index.name, grid.columns.name = None, f"{row} \\ {column}"
+    return grid
+
+
+def optuna_study(storage_url: str | None, name: str):
+    """The study in its Optuna storage, for Optuna's plots; (None, why) when it is not there.
+
+    A storage given by the user must open; the default journal is only read when it exists.
+    """
+    import optuna
+
+    from rnnstudy.storage import JOURNAL_PREFIX, default_storage_url, open_storage
+
+    url = storage_url or default_storage_url()
+    if storage_url is None and not Path(url.removeprefix(JOURNAL_PREFIX)).exists():
+        return None, f"Optuna's plots left out: no Optuna storage at {url} (pass --storage)"
+    storage = open_storage(url)
+    try:
+        return optuna.load_study(study_name=name, storage=storage), ""
+    except KeyError:
+        return None, f"Optuna's plots left out: no study {name!r} in the Optuna storage {redact(url)}"
+
+
+# --- logged on the parent run --------------------------------------------------------------
+
+
+def publish(spec: Study, study, tracker: Tracker, parent_run_id: str, options: Options | None = None) -> str:
+    """Make the report and the pictures, log them on the parent run, return the report's text.
+
+    Called at the end of every ``rnnstudy optimize``, so a resumed study's files are remade.
+    """
+    facts = StudyFacts.of(spec)
+    frame = trials_frame(tracker, spec)
     if frame.empty:
-        return frame
-    searched = list(spec.search) or list(dict.fromkeys(k for p in spec.points or () for k in p))
-    done = frame[frame["state"] == "COMPLETE"]
-    columns = ["trial", *[c for c in searched if c in done], *[c for c in COLUMNS if c in done]]
-    return done[columns].set_index("trial")
+        return "no trials yet"
+    with tempfile.TemporaryDirectory(prefix="rnnstudy-report-") as tmp:
+        report, files = write_all(Path(tmp), frame, facts, tracker, study, options or Options())
+        tracker.client.log_artifacts(parent_run_id, tmp, artifact_path=REPORT_ARTIFACTS)
+    names = ", ".join(p.name for p in files)
+    return f"{report.text()}\n\nlogged on the study's parent run under {REPORT_ARTIFACTS}/: {names}"
 
 
-def render(spec: Study, frame: pd.DataFrame) -> str:
-    """What ``rnnstudy optimize`` prints at the end: the study's own report or the default table."""
-    result = spec.report(frame) if spec.report is not None else table(frame, spec)
-    if isinstance(result, pd.DataFrame):
-        return "no finished trials yet" if result.empty else result.to_string(float_format=_number)
-    return str(result)
+def write_all(
+    folder: Path, frame, facts: StudyFacts, tracker: Tracker, study, options: Options
+) -> tuple[Report, list[Path]]:
+    """The report's files and pictures in ``folder``: table.csv, report.md, pivot.csv,
+    curves.png (every trial against epoch) and optuna.html (``study`` None leaves it out)."""
+    from rnnstudy import plots
+
+    metric = options.metric or facts.objective
+    ran = frame[frame["state"].isin(("COMPLETE", "PRUNED"))]
+    history = histories(tracker, ran, [*CURVE_METRICS, metric])
+    report = build(frame, history, facts, options)
+    for stale in OUTPUTS:  # a pivot or a plot from an earlier report must not linger
+        (folder / stale).unlink(missing_ok=True)
+    files = report.write(folder)
+    searched = facts.searched or _varying(frame)
+    labels = {
+        int(row["trial"]): " ".join(
+            [f"#{int(row['trial'])}", *(f"{k}={row[k]}" for k in searched if k in row)]
+        )
+        for _, row in frame.iterrows()
+    }
+    files.append(folder / "curves.png")
+    plots.study_curves(
+        {labels[t]: h for t, h in history.items()},
+        list(dict.fromkeys([*CURVE_METRICS, metric])),
+        files[-1],
+        title=facts.name,
+    )
+    if study is not None:
+        files.append(folder / "optuna.html")
+        plots.optuna_page(study, files[-1], title=facts.name)
+    return report, files
 
 
-def _number(value: float) -> str:
+# --- helpers -------------------------------------------------------------------------------
+
+
+def markdown_table(frame: pd.DataFrame, headers: dict[str, str] | None = None) -> str:
+    """A pipe table of ``frame`` with its index as the first column, numbers as printed."""
+    text = _formatted(frame).rename(columns=headers or {})
+    head = [frame.columns.name or frame.index.name or "", *map(str, text.columns)]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join([str(i), *row]) + " |" for i, row in zip(text.index, text.values)]
+    return "\n".join(lines)
+
+
+def _ordered(values: pd.Series) -> list:
+    unique = list(values.dropna().unique())
+    try:
+        return sorted(unique)
+    except TypeError:  # mixed kinds (numbers and words): sort as text
+        return sorted(unique, key=str)
+
+
+def _headers(metric: str, last: int) -> dict[str, str]:
+    """Short headers for people; the title names the metric and N."""
+    return {
+        "params_total": "params",
+        "params_trainable": "trainable",
+        "train_time_s": "train_s",
+        "inference_time_s": "infer_s",
+        "overfit_pct": "overfit_%",
+        f"{metric}_final": "final",
+        f"{metric}_best": "best",
+        f"{metric}_mean_last{last}": f"mean_last{last}",
+        f"{metric}_spread_last{last}": f"spread_last{last}",
+        "test_accuracy": "test_acc",
+    }
+
+
+def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as text: counts whole, seconds to 2 places, scores to 4."""
+    out = frame.copy().astype(object)
+    for column in frame.columns:
+        out[column] = [_cell(column, v) for v in frame[column]]
+    return out
+
+
+def _cell(column: Any, value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if str(column).startswith("params_"):
+        return str(int(value))
+    if str(column).endswith(("_s", "_pct")):
+        return f"{value:.2f}"
+    if isinstance(value, int):
+        return str(value)
     return f"{value:.4g}" if abs(value) >= 1000 else f"{value:.4f}"
+
+
+def _lower(metric: str, facts: StudyFacts) -> bool:
+    if metric == facts.objective:
+        return facts.direction == "minimize"
+    return "loss" in metric
+
+
+def _best(shown: pd.DataFrame, searched: list[str], value: str, direction: str) -> str:
+    if shown.empty or value not in shown or shown[value].isna().all():
+        return ""
+    trial = shown[value].idxmin() if direction == "minimize" else shown[value].idxmax()
+    values = [f"{k}={shown.at[trial, k]}" for k in searched if k in shown]
+    return " ".join([f"trial #{trial}", *values, f"{value} {_cell(value, shown.at[trial, value])}"])
+
+
+def _grid_axes(shown: pd.DataFrame, searched: list[str], facts: StudyFacts) -> tuple[str, str] | None:
+    """A grid of exactly two searched hyperparameters pivots by itself."""
+    names = [n for n in searched if n in shown]
+    if facts.sampler != "grid" or len(names) != 2 or shown.empty:
+        return None
+    if any(shown[n].nunique() < 2 for n in names):
+        return None
+    return names[0], names[1]
+
+
+def _varying(frame: pd.DataFrame) -> list[str]:
+    """Params whose value differs between trials: the searched ones when nothing else says."""
+    params = [c for c in frame.attrs.get("params", ()) if not c.endswith(NOT_SEARCHED)]
+    return [c for c in params if c in frame and frame[c].astype(str).nunique() > 1]
+
+
+def _skipped(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return ""
+    counts = frame["state"].value_counts()
+    return ", ".join(f"{n} {state.lower()}" for state, n in counts.items() if state != "COMPLETE")
 
 
 def _typed(text: str) -> Any:

@@ -7,8 +7,10 @@ the epoch callback (MLflow metrics, progress, pruning, divergence) → evaluate 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,7 +66,7 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
         wanted_precision = hp.Choice("precision", precision.PRECISIONS, default="auto")
 
     # data: the plugin caches its files; only the slicing is per trial
-    with hp.owned_by(f"dataset {plugins['dataset'].name!r}"):
+    with hp.owned_by(f"dataset {plugins['dataset'].name!r}"), _stdout_kept_unless_it_fails():
         data = plugins["dataset"].obj(hp, data_dir=data_dir)
     if train_samples:
         data = data.sample_train(train_samples, seed)
@@ -80,8 +82,19 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
     with hp.owned_by(f"optimizer {plugins['optimizer'].name!r}"):
         optimizer = plugins["optimizer"].obj(hp)
     if isinstance(model, keras.Model):
-        model.compile(optimizer=optimizer, loss=data.info["loss"], metrics=["accuracy"])
+        extra = getattr(hypermodel, "metrics", None)  # a model may log more, e.g. perplexity
+        metrics = ["accuracy", *(extra() if extra else [])]
+        model.compile(optimizer=optimizer, loss=data.info["loss"], metrics=metrics)
     return Built(plugins, data, hypermodel, model, policy)
+
+
+@contextlib.contextmanager
+def _stdout_kept_unless_it_fails():
+    """Show a dataset's download chatter only if the load works: offline, the error says it all."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        yield
+    sys.stdout.write(buffer.getvalue())
 
 
 class TrialRunner:
@@ -159,6 +172,7 @@ class TrialRunner:
                 **hp.values,
                 **{f"{kind}_package": f"{p.package} {p.version}" for kind, p in built.plugins.items()},
                 **data.sizes(),
+                **data.info.get("params", {}),  # what the dataset found out (e.g. words missing from GloVe)
                 "precision_policy": built.precision,
             },
             wait=False,
@@ -263,7 +277,8 @@ def _trainable(model) -> int:
 
 
 def _best(name: str, values: list[float]) -> float:
-    return float(min(values) if "loss" in name else max(values))
+    lower_is_better = "loss" in name or "perplexity" in name
+    return float(min(values) if lower_is_better else max(values))
 
 
 class EpochCallback(keras.callbacks.Callback):

@@ -1,0 +1,212 @@
+"""`rnnstudy report` and the report logged at the end of `rnnstudy optimize`, on a real tiny study."""
+
+from __future__ import annotations
+
+import io
+import shutil
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from mlflow import MlflowClient
+
+from rnnstudy.cli import cli
+from rnnstudy.report import StudyFacts, build, markdown_table
+
+
+def _report(tiny_study, tmp_path, *args, study=None):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            study or str(tiny_study.path),
+            "--storage",
+            tiny_study.storage,
+            "--tracking-uri",
+            tiny_study.tracking_uri,
+            "--out",
+            str(out),
+            *args,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    return result.output, out
+
+
+def _history(tiny_study, metric: str) -> dict[int, list[float]]:
+    """Each trial's per-epoch values, straight from MLflow."""
+    client = MlflowClient(tiny_study.tracking_uri)
+    experiment = client.get_experiment_by_name(tiny_study.name)
+    runs = client.search_runs([experiment.experiment_id], "tags.`rnnstudy.trial` != ''")
+    return {
+        int(run.data.tags["rnnstudy.trial"]): [
+            m.value for m in sorted(client.get_metric_history(run.info.run_id, metric), key=lambda m: m.step)
+        ]
+        for run in runs
+    }
+
+
+def test_report_table_matches_the_logged_history(tiny_study, tmp_path):
+    output, out = _report(tiny_study, tmp_path, "--last", "3")
+    table = pd.read_csv(out / "table.csv", index_col="trial")
+    history = _history(tiny_study, "val_accuracy")
+
+    assert sorted(table.index) == [0, 1, 2, 3]
+    assert list(table.columns[:2]) == ["c1", "c2"]  # the searched hyperparameters come first
+    assert set(zip(table.c1, table.c2)) == {(2, 2), (2, 3), (4, 2), (4, 3)}
+    for trial, values in history.items():
+        row = table.loc[trial]
+        assert row.val_accuracy_final == pytest.approx(values[-1])
+        assert row.val_accuracy_best == pytest.approx(max(values))
+        assert row.val_accuracy_mean_last3 == pytest.approx(sum(values[-3:]) / 3)
+        assert row.val_accuracy_spread_last3 == pytest.approx(max(values[-3:]) - min(values[-3:]))
+    assert (table.params_total > 0).all() and (table.train_time_s > 0).all()
+    assert {"inference_time_s", "overfit_pct", "test_accuracy", "objective"} <= set(table.columns)
+    assert "params_trainable" not in table  # nothing frozen: one count is enough
+    # the study file's own report(frame) runs too
+    assert "mean objective by c1" in output
+    assert "mean objective by c1" in (out / "report.md").read_text()
+    assert {p.name for p in out.iterdir()} == {
+        "table.csv",
+        "report.md",
+        "pivot.csv",
+        "curves.png",
+        "optuna.html",
+    }
+
+
+def test_two_parameter_grid_pivots_with_row_and_column_means(tiny_study, tmp_path):
+    _, out = _report(tiny_study, tmp_path)
+    table = pd.read_csv(out / "table.csv", index_col="trial")
+    grid = pd.read_csv(out / "pivot.csv", index_col=0)
+
+    assert list(grid.index) == ["2", "4", "mean"] and list(grid.columns) == ["2", "3", "mean"]
+    for _, row in table.iterrows():
+        assert grid.loc[str(int(row.c1)), str(int(row.c2))] == pytest.approx(row.objective)
+    cells = grid.iloc[:2, :2]
+    assert grid["mean"].iloc[:2].tolist() == pytest.approx(cells.mean(axis=1).tolist())
+    assert grid.loc["mean"].iloc[:2].tolist() == pytest.approx(cells.mean(axis=0).tolist())
+    assert grid.loc["mean", "mean"] == pytest.approx(table.objective.mean())
+
+    _, swapped = _report(tiny_study, tmp_path, "--pivot", "c2", "c1", "--value", "test_accuracy")
+    turned = pd.read_csv(swapped / "pivot.csv", index_col=0)
+    for _, row in table.iterrows():
+        assert turned.loc[str(int(row.c2)), str(int(row.c1))] == pytest.approx(row.test_accuracy)
+
+
+def test_stable_filter_keeps_trials_whose_last_epochs_vary_less(tiny_study, tmp_path):
+    history = _history(tiny_study, "val_accuracy")
+    spreads = {t: max(v[-3:]) - min(v[-3:]) for t, v in history.items()}
+    threshold = sorted(spreads.values())[1] + 1e-6  # between the second and third smallest
+    stable = sorted(t for t, s in spreads.items() if s < threshold)
+    assert 0 < len(stable) < 4, spreads  # a filter that keeps some and drops some
+
+    output, out = _report(tiny_study, tmp_path, "--last", "3", "--stable", str(threshold))
+    table = pd.read_csv(out / "table.csv", index_col="trial")
+    assert sorted(table.index) == stable
+    assert f"{len(stable)} of 4 trials" in output and "best stable: trial #" in output
+    grid = pd.read_csv(out / "pivot.csv", index_col=0)
+    assert grid.shape == (3, 3)  # the whole grid stays, unstable cells blank
+    assert grid.iloc[:2, :2].notna().sum().sum() == len(stable)
+
+
+def test_report_by_name_from_a_copy_of_the_stores(tiny_study, tmp_path, monkeypatch):
+    """Another machine has only the stores: no study file, no artifacts, another folder."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    db = elsewhere / "mlflow.db"
+    shutil.copy(tiny_study.tracking_uri.removeprefix("sqlite:///"), db)
+    shutil.copy(tiny_study.storage, elsewhere / "optuna.journal")
+    monkeypatch.chdir(elsewhere)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "report",
+            tiny_study.name,
+            "--tracking-uri",
+            f"sqlite:///{db}",
+            "--storage",
+            str(elsewhere / "optuna.journal"),
+            "--last",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    written = elsewhere / "reports" / tiny_study.name
+    table = pd.read_csv(written / "table.csv", index_col="trial")
+    _, original = _report(tiny_study, tmp_path, "--last", "3")
+    expected = pd.read_csv(original / "table.csv", index_col="trial")
+    pd.testing.assert_frame_equal(table, expected)  # the parent run told which were searched
+    assert (written / "pivot.csv").exists() and (written / "optuna.html").exists()
+    assert "mean objective by c1" not in result.output  # that lives in the study file
+
+
+def test_optimize_logs_the_report_and_pictures_on_the_parent_run(tiny_study, tmp_path):
+    client = MlflowClient(tiny_study.tracking_uri)
+    experiment = client.get_experiment_by_name(tiny_study.name)
+    parent = next(
+        r for r in client.search_runs([experiment.experiment_id]) if "rnnstudy.trial" not in r.data.tags
+    )
+    names = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert names == {
+        f"report/{n}" for n in ("table.csv", "report.md", "pivot.csv", "curves.png", "optuna.html")
+    }
+    local = client.download_artifacts(parent.info.run_id, "report", str(tmp_path))
+    table = pd.read_csv(f"{local}/table.csv", index_col="trial")
+    assert sorted(table.index) == [0, 1, 2, 3]  # remade by the resumed run ...
+    first = pd.read_csv(io.StringIO(tiny_study.first_table), index_col="trial")
+    assert sorted(first.index) == [0, 1, 2]  # ... after the first run logged three
+    png = open(f"{local}/curves.png", "rb").read()
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    page = open(f"{local}/optuna.html", encoding="utf-8").read()
+    for heading in ("optimisation history", "parallel coordinates", "parameter importances", "contour"):
+        assert f"<h2>{heading}</h2>" in page
+    assert page.count('class="plotly-graph-div"') == 4  # four real plots, no "cannot" notes
+    # and it printed the table with the pivot at the end
+    assert "c1 \\ c2" in tiny_study.output and "best: trial #" in tiny_study.output
+
+
+def test_report_errors_are_one_line(tiny_study, tmp_path):
+    def run(*args):
+        result = CliRunner().invoke(
+            cli, ["report", *args, "--tracking-uri", tiny_study.tracking_uri, "--out", str(tmp_path)]
+        )
+        return result.exit_code, result.output.strip()
+
+    code, text = run("no-such-study")
+    assert code == 2 and "no study 'no-such-study'" in text and "tiny-grid" in text
+    assert len(text.splitlines()) == 1
+    code, text = run(str(tiny_study.path), "--pivot", "c1", "dropout")
+    assert code == 2 and "cannot pivot on 'dropout'" in text
+    code, text = run(str(tiny_study.path), "--metric", "val_f1")
+    assert code == 2 and "val_f1" in text and "val_accuracy" in text
+    code, text = run(str(tiny_study.path), "--last", "0")
+    assert code == 2 and "--last 0" in text
+
+
+def test_pivot_averages_repeated_cells_and_markdown_is_a_pipe_table():
+    """Seeds repeated per cell (seed 000's variance) are averaged: no training needed here."""
+    frame = pd.DataFrame(
+        {
+            "trial": range(6),
+            "state": ["COMPLETE"] * 5 + ["PRUNED"],
+            "run_id": list("abcdef"),
+            "size": [100, 100, 250, 250, 100, 250],
+            "model": ["glove", "scratch", "glove", "scratch", "glove", "scratch"],
+            "objective": [0.5, 0.6, 0.7, 0.8, 0.7, 0.1],
+        }
+    )
+    facts = StudyFacts("t", ["size", "model"], objective="objective")
+    report = build(frame, {}, facts, options=_options(pivot=("size", "model")))
+    assert report.pivot.loc[100, "glove"] == pytest.approx(0.6)  # trials 0 and 4
+    assert report.pivot.loc[250, "scratch"] == pytest.approx(0.8)  # the pruned one is not counted
+    assert "not shown: 1 pruned" in report.notes
+    lines = markdown_table(report.pivot).splitlines()
+    assert lines[0] == "| size \\ model | glove | scratch | mean |" and lines[1] == "|---|---|---|---|"
+
+
+def _options(**kwargs):
+    from rnnstudy.report import Options
+
+    return Options(**kwargs)
