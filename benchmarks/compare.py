@@ -34,13 +34,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-HERE = Path(__file__).resolve().parent
 TOLERANCE = 0.005  # "within 0.5 percentage points" of accuracy
 RUNNER_KEYS = ("epochs", "batch_size", "learning_rate", "seed", "subset", "train_samples")
-BENCH_PLUGINS = {  # the char-RNN workload's plugins, registered as a third party's would be
-    "rnnstudy.datasets": {"bench_chars": "charlm:load"},
-    "rnnstudy.models": {"bench_char_rnn": "charlm:CharRNN"},
-}
 
 
 @dataclass(frozen=True)
@@ -65,7 +60,16 @@ class Workload:
 
 
 def workloads(quick: bool) -> list[Workload]:
-    """Seed 003's channel grid and seed 002's cell × sequence-length grid, small enough for 2 cores."""
+    """Seed 003's channel grid and seed 002's cell × sequence-length grid, small enough for 2 cores.
+
+    Each has 9 points × 5 epochs: a study of about a minute here, with room for pruning to act
+    (Hyperband's first rung is epoch 1). ``train_samples`` draws a seeded subset of the
+    training set and ``subset`` caps the validation and test sets.
+    """
+    cnn = {"batch_size": 128, "validation_samples": 1000}
+    # the plays' first million characters, a window every 50: 16,000 / 2,000 / 2,000 windows;
+    # Adam at 0.01 and batches of 64, so that the cells part ways within 5 short epochs
+    chars = {"corpus": "plays", "max_chars": 1_000_000, "stride": 50, "batch_size": 64, "learning_rate": 0.01}
     if quick:
         return [
             Workload(
@@ -74,27 +78,15 @@ def workloads(quick: bool) -> list[Workload]:
                 "fashion_mnist",
                 "cnn",
                 {"c1": [10, 50], "c2": [20, 60]},
-                {
-                    "epochs": 2,
-                    "batch_size": 128,
-                    "train_samples": 600,
-                    "validation_samples": 500,
-                    "subset": 600,
-                },
+                {**cnn, "epochs": 2, "train_samples": 600, "subset": 600},
             ),
             Workload(
                 "charrnn",
                 "char-RNN cell × sequence length on Shakespeare (quick)",
-                "bench_chars",
-                "bench_char_rnn",
+                "char_text",
+                "language_model",
                 {"cell": ["simple_rnn", "gru"], "sequence_length": [10, 20]},
-                {
-                    "epochs": 2,
-                    "batch_size": 64,
-                    "learning_rate": 0.01,
-                    "train_windows": 600,
-                    "eval_windows": 300,
-                },
+                {**chars, "epochs": 2, "train_samples": 600, "subset": 600},
             ),
         ]
     return [
@@ -104,30 +96,15 @@ def workloads(quick: bool) -> list[Workload]:
             "fashion_mnist",
             "cnn",
             {"c1": [10, 50, 90], "c2": [20, 60, 100]},
-            # 1,500 training images keep a 9-trial study near a minute on 2 cores; 5 epochs leave
-            # pruning room to act (successive halving's first rung is epoch 1, the next epoch 4)
-            {
-                "epochs": 5,
-                "batch_size": 128,
-                "train_samples": 1500,
-                "validation_samples": 1000,
-                "subset": 1500,
-            },
+            {**cnn, "epochs": 5, "train_samples": 1500, "subset": 1500},
         ),
         Workload(
             "charrnn",
-            "seed 002's char-RNN grid (SimpleRNN/LSTM/GRU × 10/20/30 characters) on Shakespeare",
-            "bench_chars",
-            "bench_char_rnn",
+            "seed 002's char-RNN grid (SimpleRNN/LSTM/GRU × 10/20/30 characters) on Shakespeare's plays",
+            "char_text",
+            "language_model",
             {"cell": ["simple_rnn", "lstm", "gru"], "sequence_length": [10, 20, 30]},
-            # Adam at 0.01 and batches of 64: the cells part ways within 5 short epochs
-            {
-                "epochs": 5,
-                "batch_size": 64,
-                "learning_rate": 0.01,
-                "train_windows": 1500,
-                "eval_windows": 500,
-            },
+            {**chars, "epochs": 5, "train_samples": 1500, "subset": 1500},
         ),
     ]
 
@@ -191,11 +168,11 @@ def main() -> None:
 
     chosen = [w for w in workloads(args.quick) if not args.only or w.name in args.only.split(",")]
     results = {"machine": machine(), "quick": args.quick, "workloads": {}}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     with tempfile.TemporaryDirectory(prefix="rnnstudy-bench-") as tmp:
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             tmp = str(args.keep.resolve())
-        env = _environment(Path(tmp))
         for workload in chosen:
             runs = plan(args.pruner)
             if args.runs:
@@ -240,20 +217,6 @@ def machine() -> dict[str, str]:
         "bf16": ",".join(bf16) or "none",
         "load": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
-
-
-def _environment(tmp: Path) -> dict[str, str]:
-    """The environment of every run: the char-RNN plugins installed as a distribution would be."""
-    dist = tmp / "site" / "rnnstudy_bench-0.0.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: rnnstudy-bench\nVersion: 0.0.0\n")
-    lines = [
-        f"[{group}]\n" + "".join(f"{k} = {v}\n" for k, v in entries.items())
-        for group, entries in BENCH_PLUGINS.items()
-    ]
-    (dist / "entry_points.txt").write_text("\n".join(lines))
-    paths = [str(tmp / "site"), str(HERE), os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p), "TF_CPP_MIN_LOG_LEVEL": "3"}
 
 
 def measure(run: Run, workload: Workload, folder: Path, env: dict[str, str]) -> None:
@@ -502,9 +465,11 @@ def _model(workload: Workload, point: dict, info: dict, hp=None):
         for name, value in point.items():
             hp.Fixed(name, value)
     keras.utils.set_random_seed(workload.fixed.get("seed", 0))
-    model = factory(info).build(hp)
+    hypermodel = factory(info)
+    model = hypermodel.build(hp)
     optimizer = keras.optimizers.Adam(learning_rate=workload.fixed.get("learning_rate", 0.001))
-    model.compile(optimizer=optimizer, loss=info["loss"], metrics=["accuracy"])
+    extra = getattr(hypermodel, "metrics", None)  # the language model's perplexity, as rnnstudy compiles it
+    model.compile(optimizer=optimizer, loss=info["loss"], metrics=["accuracy", *(extra() if extra else [])])
     return model
 
 
