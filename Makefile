@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test test-slow lint ui
+.PHONY: setup services demo test test-slow lint ui
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml scripts/install-data.sh scripts/install-system.sh
@@ -16,10 +16,14 @@ $(VENV)/.installed: pyproject.toml scripts/install-data.sh scripts/install-syste
 demo: setup
 	$(VENV)/bin/rnnstudy optimize studies/demo.py
 
-test: setup
+# PostgreSQL for the tests of studies shared between machines (started, or installed, if it can be)
+services:
+	scripts/services.sh
+
+test: setup services
 	$(PY) -m pytest -q
 
-test-slow: setup
+test-slow: setup services
 	$(PY) -m pytest -q -m slow
 
 lint: setup

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import shlex
 import sys
 
 import click
@@ -123,6 +124,7 @@ def optimize(
         data_dir=data_dir,
         trials_per_worker=trials_per_worker,
         overrides={"values": overrides, "trials": trials},
+        command=shlex.join(["rnnstudy", *sys.argv[1:]]),
     )
     run(study_file, options)
 

@@ -2,22 +2,30 @@
 worker processes.
 
 Everything the user can get wrong is checked by a dry run before anything is written: the
-study file, the plugin names, the data, every hyperparameter and range. Running the same
-command again resumes: grid points that finished are not run again.
+study file, the plugin names, the data, every hyperparameter and range. Then, under a lock
+that every process of the study respects (several may start at once, on several machines),
+the driver marks the trials of dead workers failed and enqueues what is still to run: each
+grid point without a trial exactly once, or the sampled trials the budget lacks. Workers
+claim waiting trials through the storage. Running the same command again resumes: finished
+trials are kept and only the rest runs.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import multiprocessing
 import os
 import queue as queue_module
 import signal
 import sys
+import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from rnnstudy import worker
-from rnnstudy.errors import RnnstudyError, SearchSpaceError
+from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.hyperparameters import HyperParameters
 from rnnstudy.registry import KINDS, Registry, default_registry
 from rnnstudy.study import Study, load_study
@@ -25,6 +33,8 @@ from rnnstudy.urls import redact
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
 DONE_STATES = ("COMPLETE", "PRUNED")
+MAX_RETRIES = 10  # points of dead workers run again, up to this many times per invocation
+STOP_SECONDS = 60  # how long interrupted workers get to mark their trials
 
 
 @dataclass
@@ -37,10 +47,30 @@ class Options:
     data_dir: str | None = None
     trials_per_worker: int = 25
     overrides: dict[str, Any] = field(default_factory=dict)
+    command: str | None = None  # the command line, shown redacted as the way to resume
 
 
 class Interrupted(Exception):
     """Ctrl-C: the study stopped cleanly and can be resumed."""
+
+
+@dataclass
+class Session:
+    """This invocation's hold on one study: its storage, its MLflow runs, what it should run."""
+
+    spec: Study
+    points: list[dict[str, Any]] | None
+    storage_url: str
+    storage: Any
+    tracker: Any
+    study: Any = None
+    experiment_id: str = ""
+    parent_id: str = ""
+
+    def lock(self):
+        from rnnstudy.storage import study_lock
+
+        return study_lock(self.storage_url, self.storage, self.spec.name)
 
 
 def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
@@ -51,55 +81,36 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
     import optuna
 
     from rnnstudy.storage import default_storage_url, open_storage
-    from rnnstudy.strategy import make_pruner, make_sampler
     from rnnstudy.tracking import Tracker
 
     out = out or sys.stdout
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = load_study(study_path)
     spec.override(**options.overrides)
-    if options.workers < 1:
-        raise RnnstudyError(f"--workers {options.workers} must be >= 1")
+    storage_url = options.storage_url or default_storage_url()
+    _check_options(options, storage_url)
 
     # check everything before anything is written
     points = validate(spec, default_registry(), options.data_dir, out)
-    storage_url = options.storage_url or default_storage_url()
-    storage = open_storage(storage_url)
-    tracker = Tracker(options.tracking_uri)
-    tracker.check()
+    session = Session(spec, points, storage_url, open_storage(storage_url), Tracker(options.tracking_uri))
+    session.tracker.check()
 
-    # the study and its parent run, found again on resume
-    study = optuna.create_study(
-        study_name=spec.name,
-        storage=storage,
-        direction=spec.direction,
-        sampler=make_sampler(spec),
-        pruner=make_pruner(spec),
-        load_if_exists=True,
-    )
-    if study.direction.name.lower() != spec.direction:
-        raise RnnstudyError(
-            f"study {spec.name!r} already exists with direction {study.direction.name.lower()}; "
-            f"the file says {spec.direction}: rename the study or use another --storage"
-        )
-    experiment_id = tracker.experiment(spec.name)
-    parent_id = study.user_attrs.get(PARENT_RUN_ATTR)
-    if parent_id is None:
-        parent_id = tracker.parent_run(experiment_id, spec.name, None, spec.description)
-        study.set_user_attr(PARENT_RUN_ATTR, parent_id)
-        tracker.log_params(parent_id, _spec_params(spec))
-        tracker.set_tags(parent_id, {"rnnstudy.storage": redact(storage_url)})
-    else:
-        tracker.parent_run(experiment_id, spec.name, parent_id, spec.description)
-
-    to_run = plan(study, spec, points)
-    previous = _best(study)
+    # set up under the study's lock: processes started together enqueue each point once
+    with session.lock():
+        session.study = _open_study(session)
+        session.experiment_id, session.parent_id = _parent_run(session)
+        lost = recover(session)
+        to_run = plan(session.study, spec, points)
+    study = session.study
     print(
-        f"study {spec.name!r}: {to_run} trial(s) to run, {_count(study, DONE_STATES)} already done; "
-        f"MLflow experiment {spec.name!r} at {redact(tracker.uri)}",
+        f"study {spec.name!r}: {to_run} trial(s) to run, {_count(study, DONE_STATES)} already done"
+        f"{_running_elsewhere(study)}{f', {lost} of dead workers marked failed' if lost else ''}; "
+        f"MLflow experiment {spec.name!r} at {redact(session.tracker.uri)}",
         file=out,
         flush=True,
     )
+
+    # run: worker processes claim the waiting trials
     status = "FINISHED"
     try:
         if to_run:
@@ -107,14 +118,15 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
                 study_path=str(spec.path),
                 overrides=options.overrides,
                 storage_url=storage_url,
-                tracking_uri=tracker.uri,
-                experiment_id=experiment_id,
-                parent_run_id=parent_id,
+                tracking_uri=session.tracker.uri,
+                experiment_id=session.experiment_id,
+                parent_run_id=session.parent_id,
                 data_dir=options.data_dir,
                 max_trials=options.trials_per_worker,
                 env=backend.thread_env(options.workers),
             )
-            _run_workers(study, spec, tracker, config, to_run, options.workers, previous, out)
+            best = _best(study)
+            _run_workers(session, config, to_run, options.workers, best, options.command, out)
     except Interrupted:
         status = "KILLED"
         raise
@@ -122,14 +134,29 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
         status = "FAILED"
         raise
     finally:
-        _close_parent(study, spec, tracker, parent_id, status)
+        _close_parent(session, status)
+
+    # report: counts, then the study's table from what MLflow logged
     from rnnstudy.report import publish
 
     counts = ", ".join(
         f"{_count(study, (state,))} {state.lower()}" for state in ("COMPLETE", "PRUNED", "FAIL")
     )
-    print(f"\n{spec.name}: {counts}\n{publish(spec, study, tracker, parent_id)}", file=out, flush=True)
+    table = publish(spec, study, session.tracker, session.parent_id)
+    print(f"\n{spec.name}: {counts}{_running_elsewhere(study)}\n{table}", file=out, flush=True)
     return study
+
+
+def _check_options(options: Options, storage_url: str) -> None:
+    from rnnstudy.storage import is_sqlite
+
+    if options.workers < 1:
+        raise RnnstudyError(f"--workers {options.workers} must be >= 1")
+    if options.workers > 1 and is_sqlite(storage_url):
+        raise StorageError(
+            f"--workers {options.workers} with SQLite storage {redact(storage_url)}: SQLite locks under "
+            "several processes; use the default journal file (leave out --storage) or postgresql://..."
+        )
 
 
 def validate(spec: Study, registry: Registry, data_dir: str | None, out: TextIO | None = None):
@@ -188,47 +215,122 @@ def validate(spec: Study, registry: Registry, data_dir: str | None, out: TextIO 
     return points
 
 
+def _open_study(session: Session):
+    """The Optuna study, created on first use and found again on resume."""
+    import optuna
+
+    from rnnstudy.strategy import make_pruner, make_sampler
+
+    spec = session.spec
+    study = optuna.create_study(
+        study_name=spec.name,
+        storage=session.storage,
+        direction=spec.direction,
+        sampler=make_sampler(spec),
+        pruner=make_pruner(spec),
+        load_if_exists=True,
+    )
+    if study.direction.name.lower() != spec.direction:
+        raise RnnstudyError(
+            f"study {spec.name!r} already exists with direction {study.direction.name.lower()}; "
+            f"the file says {spec.direction}: rename the study or use another --storage"
+        )
+    return study
+
+
+def _parent_run(session: Session) -> tuple[str, str]:
+    """The study's MLflow experiment and parent run, created once, reopened on resume."""
+    spec, study, tracker = session.spec, session.study, session.tracker
+    experiment_id = tracker.experiment(spec.name)
+    parent_id = study.user_attrs.get(PARENT_RUN_ATTR)
+    if parent_id is None:
+        parent_id = tracker.parent_run(experiment_id, spec.name, None, spec.description)
+        study.set_user_attr(PARENT_RUN_ATTR, parent_id)
+        tracker.log_params(parent_id, _spec_params(spec))
+        tracker.set_tags(parent_id, {"rnnstudy.storage": redact(session.storage_url)})
+    else:
+        tracker.parent_run(experiment_id, spec.name, parent_id, spec.description)
+    return experiment_id, parent_id
+
+
+def recover(session: Session) -> int:
+    """Mark failed the trials whose worker is gone (see rnnstudy.heartbeat), so that their
+    points run again; return how many. Call under the study's lock."""
+    from rnnstudy.heartbeat import stale
+
+    lost = stale(session.study)
+    for trial, reason in lost:
+        fail_trial(session, trial.number, reason)
+    return len(lost)
+
+
 def _admitted(point: dict[str, Any] | None, declared: dict[str, Any]) -> bool:
     """Whether a dry run of ``point`` could only repeat what an earlier one found."""
     return point is not None and all(k in declared and declared[k].admits(v) for k, v in point.items())
 
 
 def plan(study, spec: Study, points: list[dict] | None) -> int:
-    """Enqueue the grid points still to run; return how many trials this invocation runs."""
+    """Enqueue what is still to run; return how many trials are waiting. Call under the lock.
+
+    A grid point is enqueued when no trial of it is finished, running or waiting. A sampling
+    study gets as many empty trials as its budget lacks; the sampler fills each in when a
+    worker claims it. Failed trials count for neither, so they run again.
+    """
     from optuna.trial import TrialState
 
     live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.WAITING, TrialState.RUNNING)
     trials = study.get_trials(deepcopy=False, states=live)
     if points is None:
-        done = sum(t.state != TrialState.WAITING for t in trials)
-        return max(spec.trials - done, 0)
-    taken = [t.system_attrs.get("fixed_params") or t.params for t in trials]
-    target = points[: spec.trials or len(points)]
-    pending = [p for p in target if not any(_same(p, t) for t in taken)]
+        pending = [{} for _ in range(max(spec.trials - len(trials), 0))]
+    else:
+        taken = Counter(_key(t.system_attrs.get("fixed_params", t.params)) for t in trials)
+        pending = [p for p in points[: spec.trials or len(points)] if not taken[_key(p)]]
     for point in pending:
         study.enqueue_trial(point)
-    waiting = sum(t.state == TrialState.WAITING for t in trials)
-    return len(pending) + waiting
+    return len(pending) + sum(t.state == TrialState.WAITING for t in trials)
 
 
-def _same(point: dict, params: dict) -> bool:
-    return all(k in params and params[k] == v for k, v in point.items())
+def _key(point: dict) -> str:
+    return json.dumps(point, sort_keys=True, default=str)
 
 
-def _run_workers(study, spec: Study, tracker, config, to_run: int, workers: int, best, out) -> None:
-    """Keep up to ``workers`` processes busy until the budget is spent; print their progress."""
+def fail_trial(session: Session, number: int, reason: str) -> None:
+    """Mark a trial whose worker is gone FAIL in Optuna, with the reason, and KILLED in MLflow."""
+    from optuna.trial import TrialState
+
+    study = session.study
+    trial = study.get_trials(deepcopy=False)[number]
+    if trial.state.is_finished():
+        return
+    study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+    study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
+    tracker = session.tracker
+    for run_id in tracker.open_trial_runs(session.experiment_id, session.parent_id, number):
+        tracker.set_tags(run_id, {"rnnstudy.state": "FAILED", "rnnstudy.error": reason})
+        tracker.finish(run_id, "KILLED")
+
+
+def _run_workers(session: Session, config, to_run: int, workers: int, best, command, out) -> None:
+    """Keep up to ``workers`` processes busy while trials wait; print their progress.
+
+    A worker that dies has its trial marked failed and its point enqueued again. Ctrl-C (or
+    SIGTERM, as a cluster scheduler sends) stops every worker; each marks its running trial.
+    """
     from rnnstudy.progress import Progress
 
+    study = session.study
     context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
     events = context.Queue()
-    left = context.Value("i", to_run)
-    progress = Progress(to_run, spec.objective, spec.direction, workers=workers, best=best, out=out)
+    progress = Progress(
+        to_run, session.spec.objective, session.spec.direction, workers=workers, best=best, out=out
+    )
     procs: dict[int, Any] = {}
     running: dict[int, int] = {}  # worker pid -> trial number
     fatal: list[str] = []
+    retries = 0
 
     def start() -> None:
-        proc = context.Process(target=worker.main, args=(config, events, left))
+        proc = context.Process(target=worker.main, args=(config, events))
         proc.start()
         procs[proc.pid] = proc
 
@@ -236,12 +338,12 @@ def _run_workers(study, spec: Study, tracker, config, to_run: int, workers: int,
         try:
             event = events.get(timeout=timeout)
             while True:
-                _dispatch(event)
+                dispatch(event)
                 event = events.get_nowait()
         except queue_module.Empty:
             pass
 
-    def _dispatch(event: dict) -> None:
+    def dispatch(event: dict) -> None:
         kind = event.get("event")
         if kind == "claimed":
             running[event["pid"]] = event["trial"]
@@ -254,41 +356,66 @@ def _run_workers(study, spec: Study, tracker, config, to_run: int, workers: int,
                 _interrupt(proc)
         progress.handle(event)
 
-    for _ in range(min(workers, to_run)):
-        start()
-    try:
-        while procs:
-            drain(0.3)
-            for pid, proc in list(procs.items()):
-                if proc.is_alive():
-                    continue
-                proc.join()
-                drain(0.05)
-                del procs[pid]
-                number = running.pop(pid, None)
-                if number is not None and proc.exitcode != 0:
-                    reason = f"worker process died (exit code {proc.exitcode})"
-                    _fail_orphan(study, tracker, number, reason)
-                    progress.handle(
-                        {"event": "trial_end", "trial": number, "state": "FAIL", "reason": reason}
-                    )
-                if not fatal and left.value > 0:
-                    start()  # recycled, or replacing one that died
-    except KeyboardInterrupt:
-        for proc in procs.values():
-            proc.join(timeout=60)  # each worker received Ctrl-C too and marks its trial
-            if proc.is_alive():
-                proc.terminate()
-        drain(0.2)
-        for number in running.values():
-            _fail_orphan(study, tracker, number, "interrupted (Ctrl-C)")
-        progress.close()
-        raise Interrupted(
-            f"interrupted: {_count(study, DONE_STATES)} trial(s) done; run the same command again to resume"
-        ) from None
+    def reap(proc) -> None:
+        """A worker ended: fail its trial if it died, start another if trials wait."""
+        nonlocal retries
+        proc.join()
+        drain(0.05)
+        del procs[proc.pid]
+        number = running.pop(proc.pid, None)
+        died = proc.exitcode not in (worker.EXIT_RECYCLED, worker.EXIT_DRAINED)
+        if died and number is not None:
+            reason = f"worker process died (exit code {proc.exitcode})"
+            fail_trial(session, number, reason)
+            progress.handle({"event": "trial_end", "trial": number, "state": "FAIL", "reason": reason})
+        if died and not fatal and retries < MAX_RETRIES:
+            retries += 1
+            with session.lock():
+                recover(session)
+                waiting = plan(study, session.spec, session.points)
+            progress.total = progress.done + waiting + len(running)
+        if not fatal and len(procs) < workers and _count(study, ("WAITING",)):
+            start()  # recycled, or replacing one that died
+
+    with _signals_interrupt():
+        try:
+            for _ in range(min(workers, to_run)):
+                start()
+            while procs:
+                drain(0.3)
+                for proc in [p for p in procs.values() if not p.is_alive()]:
+                    reap(proc)
+        except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
+            _stop(procs.values())
+            drain(0.2)
+            for number in running.values():
+                fail_trial(session, number, "interrupted (Ctrl-C or SIGTERM)")
+            progress.close()
+            resume = f": {redact(command)}" if command else ""
+            raise Interrupted(
+                f"interrupted: {_count(study, DONE_STATES)} trial(s) done, the running ones marked "
+                f"failed; to resume, run the same command again{resume}"
+            ) from None
     progress.close()
     if fatal:
         raise RnnstudyError(fatal[0])
+
+
+@contextlib.contextmanager
+def _signals_interrupt():
+    """SIGTERM (what Slurm and Kubernetes send) stops the study like Ctrl-C; both signals'
+    handlers are restored afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals
+        return
+    saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        for number, handler in saved.items():
+            signal.signal(number, handler)
 
 
 def _interrupt(proc) -> None:
@@ -296,26 +423,25 @@ def _interrupt(proc) -> None:
         os.kill(proc.pid, signal.SIGINT)
 
 
-def _fail_orphan(study, tracker, number: int, reason: str) -> None:
-    """Mark a trial whose worker is gone FAIL in Optuna and KILLED in MLflow."""
-    from optuna.trial import TrialState
+def _stop(procs) -> None:
+    """Interrupt every worker (Ctrl-C may have reached only the driver), let each mark its
+    trial, and end those that do not stop in time."""
+    procs = list(procs)
+    for proc in procs:
+        _interrupt(proc)
+    for proc in procs:
+        proc.join(timeout=STOP_SECONDS)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
 
-    trial = study.get_trials(deepcopy=False)[number]
-    if trial.state.is_finished():
+
+def _close_parent(session: Session, status: str) -> None:
+    """Log the study's counts to its parent run, and end it unless other processes still run
+    trials of the study."""
+    study, tracker = session.study, session.tracker
+    if study is None:
         return
-    storage = study._storage  # the study we opened; Optuna has no public getter
-    trial_id = storage.get_trial_id_from_study_id_trial_number(
-        storage.get_study_id_from_name(study.study_name), number
-    )
-    storage.set_trial_user_attr(trial_id, "fail_reason", reason)
-    study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
-    run_id = trial.user_attrs.get("mlflow_run_id")
-    if run_id:
-        tracker.set_tags(run_id, {"rnnstudy.state": "FAILED", "rnnstudy.error": reason})
-        tracker.finish(run_id, "KILLED")
-
-
-def _close_parent(study, spec: Study, tracker, parent_id: str, status: str) -> None:
     best = _best(study)
     metrics = {
         "trials_complete": _count(study, ("COMPLETE",)),
@@ -323,10 +449,16 @@ def _close_parent(study, spec: Study, tracker, parent_id: str, status: str) -> N
         "trials_failed": _count(study, ("FAIL",)),
     }
     if best is not None:
-        metrics["best_" + spec.objective] = best[1]
-        tracker.set_tags(parent_id, {"rnnstudy.best_trial": best[0]})
-    tracker.log_metrics(parent_id, metrics)
-    tracker.finish(parent_id, status)
+        metrics["best_" + session.spec.objective] = best[1]
+        tracker.set_tags(session.parent_id, {"rnnstudy.best_trial": best[0]})
+    tracker.log_metrics(session.parent_id, metrics)
+    if not _count(study, ("RUNNING",)):
+        tracker.finish(session.parent_id, status)
+
+
+def _running_elsewhere(study) -> str:
+    running = _count(study, ("RUNNING",))
+    return f", {running} running in other processes" if running else ""
 
 
 def _best(study) -> tuple[int, float] | None:

@@ -13,11 +13,14 @@ up to a second per run.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from rnnstudy.errors import StorageError
 from rnnstudy.urls import redact
@@ -27,6 +30,7 @@ STUDY_TAG = "rnnstudy.study"
 TRIAL_TAG = "rnnstudy.trial"
 STATE_TAG = "rnnstudy.state"
 MAX_PARAM_LENGTH = 500
+ONE_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 
 
 def default_tracking_uri() -> str:
@@ -41,16 +45,24 @@ class Tracker:
         from mlflow import MlflowClient
 
         self.uri = uri or default_tracking_uri()
-        if self.uri.startswith("sqlite:///"):
-            Path(self.uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        self.client = MlflowClient(tracking_uri=self.uri)
         self._queued: dict[str, list[Future]] = {}  # run id -> its writes still in flight
         self._writer: ThreadPoolExecutor | None = None  # one thread: writes stay in order
+        os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # a line per run; ours is progress
+        if not self.uri.startswith("sqlite:///"):
+            self.client = MlflowClient(tracking_uri=_password_to_environment(self.uri))
+            return
+        database = Path(self.uri.removeprefix("sqlite:///"))
+        database.parent.mkdir(parents=True, exist_ok=True)
+        # the client creates a new database's tables: one process at a time, or they race
+        with open(f"{database}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the holder exits, however it exits
+            self.client = MlflowClient(tracking_uri=self.uri)
 
     def check(self) -> None:
         """Fail with one line naming the (redacted) URI when the store cannot be reached."""
         try:
-            self.client.search_experiments(max_results=1)
+            with _one_try():
+                self.client.search_experiments(max_results=1)
         except Exception as exc:  # any failure here means "unreachable"
             raise StorageError(
                 f"MLflow tracking store {redact(self.uri)} cannot be reached "
@@ -100,6 +112,15 @@ class Tracker:
             },
         )
         return run.info.run_id
+
+    def open_trial_runs(self, experiment_id: str, parent_id: str, number: int) -> list[str]:
+        """The ids of a trial's runs still RUNNING (its worker died, maybe before it noted the id)."""
+        runs = self.client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{TRIAL_TAG}` = '{number}' AND tags.`mlflow.parentRunId` = '{parent_id}' "
+            "AND attributes.status = 'RUNNING'",
+        )
+        return [run.info.run_id for run in runs]
 
     def log_params(self, run_id: str, params: dict[str, Any], *, wait: bool = True) -> None:
         from mlflow.entities import Param
@@ -153,3 +174,29 @@ class Tracker:
 
     def artifact_dir(self) -> tempfile.TemporaryDirectory:
         return tempfile.TemporaryDirectory(prefix="rnnstudy-")
+
+
+def _password_to_environment(uri: str) -> str:
+    """A server URL without its user and password, which go where MLflow reads them instead:
+    MLflow prints and logs the URLs it is given, and would show the password with them."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("http", "https") or parts.password is None:
+        return uri
+    os.environ["MLFLOW_TRACKING_USERNAME"] = unquote(parts.username or "")
+    os.environ["MLFLOW_TRACKING_PASSWORD"] = unquote(parts.password)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+@contextlib.contextmanager
+def _one_try():
+    """MLflow's HTTP client retries for minutes; it reads these settings at every request."""
+    saved = {name: os.environ.get(name) for name in ONE_TRY}
+    os.environ.update(ONE_TRY)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

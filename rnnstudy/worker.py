@@ -1,21 +1,29 @@
-"""A worker process: it takes trials from the study until there are none left, or until it
+"""A worker process: it claims waiting trials from the study until none is left, or until it
 has run ``max_trials`` and is replaced by a fresh process (TensorFlow leaks a few MiB per
 trial, so a long study recycles its workers to keep memory bounded).
 
-Workers talk to the driver only through a queue of small event dicts, and take work through
-the Optuna storage, so workers of one study may run on other machines too.
+Work is taken through the Optuna storage only: the driver enqueues every trial (a grid point,
+or an empty one that the sampler fills in), and a worker claims one atomically by moving it
+from WAITING to RUNNING. So workers of one study may run on other machines too. While a trial
+runs, a heartbeat tells others that its worker is alive. Workers talk to their own driver
+through a queue of small event dicts, and through their exit code.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from rnnstudy.errors import RnnstudyError
+from rnnstudy.urls import redact
 
-EXIT_FATAL = 2
+EXIT_RECYCLED = 0  # ran max_trials; there may be more to claim
+EXIT_FATAL = 2  # the study itself is wrong: stop every worker
+EXIT_DRAINED = 3  # nothing left to claim
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; the running trial was marked
 
 
 @dataclass(frozen=True)
@@ -33,14 +41,29 @@ class WorkerConfig:
     env: dict[str, str] = field(default_factory=dict)
 
 
-def main(config: WorkerConfig, queue, left) -> None:
-    """Process entry point: run trials while ``left`` (a shared counter) allows."""
+def main(config: WorkerConfig, queue) -> None:
+    """Process entry point: claim and run trials; the exit code says why it stopped."""
+    stops = (signal.SIGINT, signal.SIGTERM)
+    _interrupt_once(*stops)
+    code = EXIT_INTERRUPTED
+    try:
+        code = _work(config, queue)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for number in stops:  # the work is over: a late Ctrl-C must not break the exit
+            signal.signal(number, signal.SIG_IGN)
+    raise SystemExit(code)
+
+
+def _work(config: WorkerConfig, queue) -> int:
     os.environ.update(config.env)
     from rnnstudy import backend
 
     backend.start()
     import optuna
 
+    from rnnstudy.heartbeat import Heartbeat
     from rnnstudy.registry import default_registry
     from rnnstudy.storage import open_storage
     from rnnstudy.strategy import make_pruner, make_sampler
@@ -67,47 +90,33 @@ def main(config: WorkerConfig, queue, left) -> None:
         events=queue.put,
     )
     for _ in range(config.max_trials):
-        if not _take(left):
-            return
-        trial, point = claim(study, grid=spec.sampler == "grid")
+        trial, point = claim(study)
         if trial is None:
-            with left.get_lock():
-                left.value = 0  # nothing left to claim: no worker should be started for it
-            return
-        queue.put({"event": "claimed", "trial": trial.number, "pid": os.getpid()})
-        if not _run_one(study, trial, point, runner, queue):
-            raise SystemExit(EXIT_FATAL)
+            return EXIT_DRAINED
+        with Heartbeat(study, trial._trial_id):
+            queue.put({"event": "claimed", "trial": trial.number, "pid": os.getpid()})
+            if not run_one(study, trial, point, runner, queue):
+                return EXIT_FATAL
+    return EXIT_RECYCLED
 
 
-def _take(left) -> bool:
-    """Take one trial from the budget shared by this invocation's workers."""
-    with left.get_lock():
-        if left.value <= 0:
-            return False
-        left.value -= 1
-        return True
-
-
-def claim(study, *, grid: bool):
-    """The next trial to run and its grid point: a waiting (enqueued) one, or for sampling
-    studies a new one (whose point is None); (None, None) when there is nothing to run."""
+def claim(study):
+    """The next waiting trial, now RUNNING and this process's, with its grid point (None when
+    the sampler chooses); (None, None) when nothing is waiting."""
     import optuna
     from optuna.trial import TrialState
 
     storage = study._storage  # the study we opened; Optuna has no public getter
     for frozen in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        trial_id = storage.get_trial_id_from_study_id_trial_number(
-            storage.get_study_id_from_name(study.study_name), frozen.number
-        )
         try:
-            if storage.set_trial_state_values(trial_id, state=TrialState.RUNNING):
-                return optuna.Trial(study, trial_id), frozen.system_attrs.get("fixed_params")
+            if storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING):
+                return optuna.Trial(study, frozen._trial_id), frozen.system_attrs.get("fixed_params") or None
         except optuna.exceptions.UpdateFinishedTrialError:
-            continue  # another worker took it first
-    return (None, None) if grid else (study.ask(), None)
+            pass  # another worker took it first
+    return None, None
 
 
-def _run_one(study, trial, point, runner, queue) -> bool:
+def run_one(study, trial, point, runner, queue) -> bool:
     """Run and tell one trial; False when the study must stop."""
     import optuna
     from optuna.trial import TrialState
@@ -122,18 +131,31 @@ def _run_one(study, trial, point, runner, queue) -> bool:
         study.tell(trial, state=TrialState.PRUNED)
         event.update(state="PRUNED", reason=f"pruned at epoch {exc}")
     except KeyboardInterrupt:
-        trial.set_user_attr("fail_reason", "interrupted (Ctrl-C)")
+        trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
         study.tell(trial, state=TrialState.FAIL)
         queue.put({**event, "state": "FAIL", "reason": "interrupted"})
         raise
     except RnnstudyError as exc:
         study.tell(trial, state=TrialState.FAIL)
-        queue.put({**event, "state": "FAIL", "reason": str(exc)})
-        queue.put({"event": "fatal", "message": str(exc)})
+        queue.put({**event, "state": "FAIL", "reason": redact(str(exc))})
+        queue.put({"event": "fatal", "message": redact(str(exc))})
         return False
     except Exception as exc:  # a failed trial must not stop the study
         study.tell(trial, state=TrialState.FAIL)
-        event.update(state="FAIL", reason=f"{type(exc).__name__}: {exc}")
+        event.update(state="FAIL", reason=redact(f"{type(exc).__name__}: {exc}"))
     event["seconds"] = time.perf_counter() - started
     queue.put(event)
     return True
+
+
+def _interrupt_once(*signals: int) -> None:
+    """The first of these signals raises KeyboardInterrupt; later ones are ignored, so the
+    worker can mark its trial even when Ctrl-C reaches it twice (terminal and driver)."""
+
+    def handler(signum, frame):
+        for number in signals:
+            signal.signal(number, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    for number in signals:
+        signal.signal(number, handler)

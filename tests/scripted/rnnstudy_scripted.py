@@ -1,0 +1,105 @@
+"""A test-only plugin distribution: a tiny dataset and a non-Keras model that does what its
+hyperparameters say, so parallel runs, pruning and faults can be tested exactly and fast.
+
+The model's ``val_accuracy`` at epoch ``e`` (from 1) is ``score + slope * e``; it can sleep
+each epoch (to be killed or interrupted mid-trial), raise, or let its loss become NaN.
+Installed for a test as a throwaway distribution by ``tests/conftest.py``.
+"""
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rnnstudy import Data
+
+
+def tiny_table(hp, *, data_dir=None):
+    """Sixteen samples of two features in two classes per split."""
+    rows = hp.Int("rows", 2, 1000, default=16)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(rows, 2)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    info = {"input_shape": (2,), "num_classes": 2, "loss": "sparse_categorical_crossentropy"}
+    return Data(x, y, x, y, x, y, info)
+
+
+class ScriptedModel:
+    """Enough of a Keras model for the trial runner."""
+
+    def __init__(self, hp) -> None:
+        self.score = hp.Float("score", 0.0, 1.0, default=0.5)
+        self.slope = hp.Float("slope", -1.0, 1.0, default=0.0)
+        self.epoch_seconds = hp.Float("epoch_seconds", 0.0, 600.0, default=0.0)
+        self.raise_at = hp.Int("raise_at_epoch", 0, 10**6, default=0)
+        self.nan_at = hp.Int("nan_at_epoch", 0, 10**6, default=0)
+        self.stop_training = False
+        self.epochs_run = 0
+
+    def val_accuracy(self, epoch: int) -> float:
+        return self.score + self.slope * epoch
+
+    def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=True):
+        return {"loss": 1.0 - self.score, "accuracy": self.score}
+
+    def predict(self, x, batch_size=None, verbose=0):
+        return np.zeros((len(x), 2), dtype="float32")
+
+    def count_params(self) -> int:
+        return 1
+
+
+class ScriptedFit:
+    """The model plugin: a factory ``(info) -> hypermodel`` with ``build`` and ``fit`` hooks."""
+
+    def __init__(self, info: dict) -> None:
+        self.info = info
+
+    def build(self, hp) -> ScriptedModel:
+        return ScriptedModel(hp)
+
+    def fit(self, hp, model, *, x, y, validation_data, epochs, batch_size, callbacks, verbose):
+        for callback in callbacks:
+            callback.set_model(model)
+        _rendezvous()
+        for epoch in range(epochs):
+            step = epoch + 1
+            time.sleep(model.epoch_seconds)
+            if step == model.raise_at:
+                raise RuntimeError(f"scripted failure at epoch {step}")
+            val = model.val_accuracy(step)
+            loss = float("nan") if step == model.nan_at else 1.0 - val
+            logs = {"loss": loss, "accuracy": val, "val_loss": 1.0 - val, "val_accuracy": val}
+            model.epochs_run = step
+            for callback in callbacks:
+                callback.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+
+
+def _rendezvous() -> None:
+    """With ``$SCRIPTED_RENDEZVOUS=DIR:N``, a trial starts only once N processes have one:
+    proof that the processes of a test ran trials side by side."""
+    if not os.environ.get("SCRIPTED_RENDEZVOUS"):
+        return
+    folder, count = os.environ["SCRIPTED_RENDEZVOUS"].rsplit(":", 1)
+    Path(folder, str(os.getpid())).touch()
+    deadline = time.monotonic() + 600
+    while len(os.listdir(folder)) < int(count) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def dense_stack(info: dict):
+    """A real Keras model: ``depth`` Dense layers of ``width`` units (linear ones can diverge)."""
+    import keras
+
+    def build(hp):
+        depth = hp.Int("depth", 1, 10, default=1)
+        width = hp.Int("width", 1, 1024, default=8)
+        activation = hp.Choice("activation", ["relu", "linear"])
+        layers = [keras.layers.Dense(width, activation=activation) for _ in range(depth)]
+        head = keras.layers.Dense(info["num_classes"], activation="softmax")
+        return keras.Sequential([keras.Input(info["input_shape"]), *layers, head])
+
+    return build

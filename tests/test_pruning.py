@@ -1,0 +1,115 @@
+"""Pruning: the median, successive-halving and Hyperband pruners see the objective after every
+epoch; a pruned trial is PRUNED in Optuna and its MLflow run is KILLED, tagged PRUNED with the
+epoch it stopped at.
+
+The trials run in this process through the worker's own steps (claim, run, tell) on an
+in-memory Optuna study; the scripted model's val_accuracy is its ``score`` hyperparameter, so
+which trial the median and successive-halving rules prune is known in advance.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from rnnstudy import worker
+from rnnstudy.driver import plan
+from rnnstudy.registry import Registry
+from rnnstudy.strategy import make_pruner, make_sampler
+from rnnstudy.study import Study
+from rnnstudy.tracking import Tracker
+from rnnstudy.trial import TrialRunner
+
+
+@pytest.fixture
+def registry(monkeypatch) -> Registry:
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "scripted"))
+    import rnnstudy_scripted
+
+    from rnnstudy_plugins import optimizers
+
+    registry = Registry(entry_points=False)
+    registry.add("dataset", "tiny_table", rnnstudy_scripted.tiny_table)
+    registry.add("model", "scripted_fit", rnnstudy_scripted.ScriptedFit)
+    registry.add("optimizer", "sgd", optimizers.sgd)
+    yield registry
+    sys.modules.pop("rnnstudy_scripted", None)
+
+
+def run_grid(tmp_path, registry, pruner: str, scores: list[float], epochs: int):
+    """Run a grid of scores one trial after another; return the trials and their MLflow runs."""
+    import optuna
+
+    spec = Study(
+        dataset="tiny_table",
+        model="scripted_fit",
+        optimizer="sgd",
+        name=f"prune-{pruner}",
+        search={"score": scores},
+        pruner=pruner,
+        fixed={"epochs": epochs},
+    )
+    study = optuna.create_study(
+        study_name=spec.name, direction="maximize", sampler=make_sampler(spec), pruner=make_pruner(spec)
+    )
+    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment_id = tracker.experiment(spec.name)
+    parent_id = tracker.parent_run(experiment_id, spec.name, None, "")
+    runner = TrialRunner(spec, registry, tracker, experiment_id, parent_id)
+    events = SimpleNamespace(put=lambda event: None)
+    plan(study, spec, spec.grid_points)
+    while (claimed := worker.claim(study))[0] is not None:
+        assert worker.run_one(study, *claimed, runner, events)
+    runs = {
+        int(run.data.tags["rnnstudy.trial"]): run
+        for run in tracker.client.search_runs([experiment_id], "tags.`rnnstudy.trial` != ''")
+    }
+    return study.get_trials(), runs, tracker
+
+
+def check_pruned_runs(trials, runs, tracker, epochs: int) -> dict[int, int]:
+    """Every epoch a trial ran was reported and logged; return {pruned trial: its last epoch}."""
+    pruned = {}
+    for trial in trials:
+        ran = len(tracker.client.get_metric_history(runs[trial.number].info.run_id, "val_accuracy"))
+        assert sorted(trial.intermediate_values) == list(range(1, ran + 1))  # fed every epoch
+        run = runs[trial.number]
+        if trial.state.name == "PRUNED":
+            pruned[trial.number] = ran
+            assert ran < epochs
+            assert run.info.status == "KILLED"
+            assert run.data.tags["rnnstudy.state"] == "PRUNED"
+            assert run.data.tags["rnnstudy.pruned_at_epoch"] == str(ran)
+        else:
+            assert trial.state.name == "COMPLETE" and ran == epochs
+            assert run.info.status == "FINISHED"
+    return pruned
+
+
+def test_median_pruner_stops_a_trial_below_the_median_of_finished_ones(tmp_path, registry):
+    # two finished trials first (n_startup_trials), then judged from the first epoch on
+    trials, runs, tracker = run_grid(tmp_path, registry, "median", [0.9, 0.8, 0.1, 0.95], epochs=4)
+
+    assert check_pruned_runs(trials, runs, tracker, epochs=4) == {2: 1}
+
+
+def test_successive_halving_keeps_the_best_quarter_at_each_rung(tmp_path, registry):
+    # rungs at epochs 1 and 4; with fewer than 4 trials at a rung, only the best goes on
+    trials, runs, tracker = run_grid(
+        tmp_path, registry, "successive_halving", [0.9, 0.5, 0.95, 0.3], epochs=4
+    )
+
+    assert check_pruned_runs(trials, runs, tracker, epochs=4) == {1: 1, 3: 1}
+
+
+def test_hyperband_prunes_within_its_brackets_and_never_the_best_trial(tmp_path, registry):
+    scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.99]
+    trials, runs, tracker = run_grid(tmp_path, registry, "hyperband", scores, epochs=9)
+
+    pruned = check_pruned_runs(trials, runs, tracker, epochs=9)
+    assert pruned  # brackets are a hash of study name and trial number: some are pruned
+    assert trials[-1].state.name == "COMPLETE"  # the best of every rung it reaches
+    assert all(trials[n].params["score"] < 0.9 for n in pruned)
