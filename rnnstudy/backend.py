@@ -1,4 +1,4 @@
-"""TensorFlow, started once per process without its start-up noise.
+"""TensorFlow, started once per process without its start-up noise, on its share of the cores.
 
 TensorFlow's C++ side writes several lines to the stderr file descriptor before any logging
 setting applies; a user of the CLI should see rnnstudy's progress, not that.
@@ -34,5 +34,19 @@ def start() -> None:
         import tensorflow as tf
 
         tf.config.list_physical_devices()
-    # its Python-side warnings (retracing of a feature-map probe, say) would break the progress lines
-    tf.get_logger().setLevel("ERROR")
+        # its Python-side warnings (retracing of a feature-map probe, say) would break the progress lines
+        tf.get_logger().setLevel("ERROR")
+
+
+def thread_env(workers: int) -> dict[str, str]:
+    """TensorFlow's thread counts for one of ``workers`` processes sharing this machine's cores.
+
+    Each TensorFlow process sizes its thread pools to every core; several of them then fight
+    over the cores. A user's own ``TF_NUM_*_THREADS`` settings win.
+    """
+    if workers <= 1:
+        return {}
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    share = str(max(1, cores // workers))
+    wanted = {"TF_NUM_INTRAOP_THREADS": share, "TF_NUM_INTEROP_THREADS": share}
+    return {k: v for k, v in wanted.items() if k not in os.environ}

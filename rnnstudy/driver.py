@@ -123,6 +123,7 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
                 parent_run_id=session.parent_id,
                 data_dir=options.data_dir,
                 max_trials=options.trials_per_worker,
+                env=backend.thread_env(options.workers),
             )
             best = _best(study)
             _run_workers(session, config, to_run, options.workers, best, options.command, out)

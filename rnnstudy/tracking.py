@@ -3,6 +3,12 @@
 URIs are always set explicitly: ``--tracking-uri``, else ``$MLFLOW_TRACKING_URI``, else a
 SQLite database with the artifacts beside it under ``mlruns/``. Everything goes through one
 :class:`mlflow.MlflowClient`, which works the same from every worker process.
+
+Inside a trial, logging need not hold training up: ``wait=False`` hands a call to one
+writer thread (about 0.1 ms instead of 3–30 ms for a write to SQLite, more on a busy disk or
+a remote server), and :meth:`Tracker.finish` waits for everything queued for the run before
+it ends it. Not MLflow's own asynchronous logging: ending a run stops its queue, which costs
+up to a second per run.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ import contextlib
 import fcntl
 import os
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -38,6 +45,8 @@ class Tracker:
         from mlflow import MlflowClient
 
         self.uri = uri or default_tracking_uri()
+        self._queued: dict[str, list[Future]] = {}  # run id -> its writes still in flight
+        self._writer: ThreadPoolExecutor | None = None  # one thread: writes stay in order
         os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # a line per run; ours is progress
         if not self.uri.startswith("sqlite:///"):
             self.client = MlflowClient(tracking_uri=_password_to_environment(self.uri))
@@ -113,32 +122,55 @@ class Tracker:
         )
         return [run.info.run_id for run in runs]
 
-    def log_params(self, run_id: str, params: dict[str, Any]) -> None:
+    def log_params(self, run_id: str, params: dict[str, Any], *, wait: bool = True) -> None:
         from mlflow.entities import Param
 
         items = [Param(k, redact(str(v))[:MAX_PARAM_LENGTH]) for k, v in sorted(params.items())]
         for start in range(0, len(items), 100):
-            self.client.log_batch(run_id, params=items[start : start + 100], synchronous=True)
+            self._log(run_id, wait, params=items[start : start + 100])
 
-    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int | None = None) -> None:
+    def log_metrics(
+        self, run_id: str, metrics: dict[str, float], step: int | None = None, *, wait: bool = True
+    ) -> None:
         import time
 
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        items = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
-        self.client.log_batch(run_id, metrics=items, synchronous=True)
+        self._log(run_id, wait, metrics=[Metric(k, float(v), now, step or 0) for k, v in metrics.items()])
 
     def log_artifacts(self, run_id: str, directory: Path) -> None:
         self.client.log_artifacts(run_id, str(directory))
 
-    def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
-        for key, value in tags.items():
-            self.client.set_tag(run_id, key, redact(str(value))[:5000])
+    def set_tags(self, run_id: str, tags: dict[str, Any], *, wait: bool = True) -> None:
+        from mlflow.entities import RunTag
+
+        self._log(run_id, wait, tags=[RunTag(k, redact(str(v))[:5000]) for k, v in tags.items()])
 
     def finish(self, run_id: str, status: str) -> None:
-        """End a run: FINISHED, FAILED or KILLED (pruned and interrupted trials)."""
-        self.client.set_terminated(run_id, status=status)
+        """End a run: FINISHED, FAILED or KILLED (pruned and interrupted trials).
+
+        What was queued for the run is written first: MLflow takes nothing for an ended run.
+        """
+        try:
+            self.flush(run_id)
+        finally:
+            self.client.set_terminated(run_id, status=status)
+
+    def flush(self, run_id: str) -> None:
+        """Wait until everything queued for ``run_id`` is written; raise if some of it failed."""
+        for write in self._queued.pop(run_id, []):
+            write.result()
+
+    def _log(self, run_id: str, wait: bool, **batch) -> None:
+        if wait:
+            self.client.log_batch(run_id, **batch)
+            return
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnstudy-tracking")
+        self._queued.setdefault(run_id, []).append(
+            self._writer.submit(self.client.log_batch, run_id, **batch)
+        )
 
     def artifact_dir(self) -> tempfile.TemporaryDirectory:
         return tempfile.TemporaryDirectory(prefix="rnnstudy-")

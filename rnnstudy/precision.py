@@ -1,0 +1,75 @@
+"""Numeric precision of a trial: the runner-level hyperparameter ``precision``.
+
+- ``float32``: everything in float32.
+- ``mixed_bfloat16``: Keras' mixed policy: layers compute in bfloat16 and keep float32
+  weights, so optimizer updates stay exact.
+- ``auto``: ``mixed_bfloat16`` where the hardware computes bfloat16 natively (a CPU with AMX
+  or AVX512_BF16, a GPU of compute capability 8.0 or newer), else ``float32``.
+  BENCHMARKS.md compares the two on both benchmark workloads: equal validation accuracy,
+  bf16 faster on such hardware.
+
+Models should keep their output layer in float32 (``dtype="float32"``), as Keras' mixed
+precision guide advises; the built-in ones do.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")  # /proc/cpuinfo names of native bf16 units
+GPU_BF16_CAPABILITY = (8, 0)  # Ampere and newer
+
+
+def resolve(precision: str, *, cpu_flags: frozenset[str] | None = None, gpus: list | None = None) -> str:
+    """The Keras dtype policy that ``precision`` means on this machine.
+
+    Args:
+        precision: one of :data:`PRECISIONS`.
+        cpu_flags: the CPU's feature flags; read from ``/proc/cpuinfo`` when None.
+        gpus: compute capabilities of the visible GPUs, e.g. ``[(8, 0)]``; asked of
+            TensorFlow when None.
+    """
+    if precision != "auto":
+        return precision
+    return "mixed_bfloat16" if native_bf16(cpu_flags=cpu_flags, gpus=gpus) else "float32"
+
+
+def native_bf16(*, cpu_flags: frozenset[str] | None = None, gpus: list | None = None) -> bool:
+    """Whether the device that trains (the first GPU, else the CPU) has bfloat16 units."""
+    gpus = _gpu_capabilities() if gpus is None else gpus
+    if gpus:
+        return all(tuple(c) >= GPU_BF16_CAPABILITY for c in gpus)
+    flags = _cpu_flags() if cpu_flags is None else cpu_flags
+    return any(flag in flags for flag in CPU_BF16_FLAGS)
+
+
+def apply(precision: str) -> str:
+    """Set Keras' global dtype policy for the models built next; return the policy's name."""
+    import keras
+
+    policy = resolve(precision)
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+@functools.cache
+def _cpu_flags() -> frozenset[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: no bf16 claimed without evidence
+        return frozenset()
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    return frozenset(line.partition(":")[2].split())
+
+
+@functools.cache
+def _gpu_capabilities() -> tuple[tuple[int, int], ...]:
+    import tensorflow as tf
+
+    found = []
+    for gpu in tf.config.list_physical_devices("GPU"):
+        capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        found.append(tuple(capability) if capability else (0, 0))
+    return tuple(found)

@@ -1,0 +1,73 @@
+"""The ``precision`` hyperparameter: what ``auto`` picks, and that a bf16 model still trains."""
+
+import keras
+import numpy as np
+import pytest
+
+from rnnstudy import precision
+from rnnstudy.errors import SearchSpaceError
+from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.registry import default_registry
+from rnnstudy.trial import build
+
+AMD_ZEN4 = frozenset({"avx2", "avx512f", "avx512_bf16"})
+INTEL_SAPPHIRE_RAPIDS = frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
+OLDER_CPU = frozenset({"avx2", "fma"})
+
+
+@pytest.mark.parametrize(
+    ("flags", "gpus", "expected"),
+    [
+        (AMD_ZEN4, [], "mixed_bfloat16"),
+        (INTEL_SAPPHIRE_RAPIDS, [], "mixed_bfloat16"),
+        (OLDER_CPU, [], "float32"),
+        (frozenset(), [], "float32"),
+        (OLDER_CPU, [(8, 0)], "mixed_bfloat16"),  # an A100 trains, whatever the CPU
+        (OLDER_CPU, [(9, 0), (8, 6)], "mixed_bfloat16"),
+        (AMD_ZEN4, [(7, 5)], "float32"),  # a T4 trains, and has no bf16 units
+        (AMD_ZEN4, [(8, 0), (7, 0)], "float32"),  # one old GPU: not all of them can
+    ],
+)
+def test_auto_picks_bfloat16_only_where_the_training_device_has_it(flags, gpus, expected):
+    assert precision.resolve("auto", cpu_flags=flags, gpus=gpus) == expected
+
+
+@pytest.mark.parametrize("explicit", ["float32", "mixed_bfloat16"])
+def test_an_explicit_precision_is_kept_on_any_hardware(explicit):
+    for flags in (AMD_ZEN4, OLDER_CPU):
+        assert precision.resolve(explicit, cpu_flags=flags, gpus=[]) == explicit
+
+
+def _built(plugin_dist, value):
+    hp = HyperParameters(fixed={"dataset": "tiny_images", "model": "tiny_mlp", "precision": value})
+    return build(hp, default_registry(), None)
+
+
+def test_a_mixed_bfloat16_model_computes_in_bfloat16_keeps_float32_weights_and_trains(plugin_dist):
+    built = _built(plugin_dist, "mixed_bfloat16")
+    data, model = built.data, built.model
+    assert built.precision == "mixed_bfloat16"
+    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    assert {layer.compute_dtype for layer in dense} == {"bfloat16"}
+    assert {w.dtype for w in model.trainable_weights} == {"float32"}  # updates stay exact
+
+    before = model.evaluate(data.x_train, data.y_train, verbose=0, return_dict=True)["loss"]
+    model.fit(data.x_train, data.y_train, epochs=8, batch_size=8, verbose=0)
+    after = model.evaluate(data.x_train, data.y_train, verbose=0, return_dict=True)["loss"]
+    assert np.isfinite(after) and after < before
+
+
+def test_the_next_trial_gets_its_own_precision_not_the_last_ones(plugin_dist):
+    _built(plugin_dist, "mixed_bfloat16")
+    built = _built(plugin_dist, "float32")
+    assert built.precision == "float32"
+    assert {layer.compute_dtype for layer in built.model.layers if layer.weights} == {"float32"}
+
+
+def test_auto_builds_under_what_this_machine_resolves_to(plugin_dist):
+    assert _built(plugin_dist, "auto").precision == precision.resolve("auto")
+
+
+def test_an_unknown_precision_names_the_allowed_ones(plugin_dist):
+    with pytest.raises(SearchSpaceError, match="precision='float16'.*mixed_bfloat16"):
+        _built(plugin_dist, "float16")
