@@ -5,8 +5,9 @@
   weights, so optimizer updates stay exact.
 - ``auto``: ``mixed_bfloat16`` where the hardware computes bfloat16 natively (a CPU with AMX
   or AVX512_BF16, a GPU of compute capability 8.0 or newer), else ``float32``.
-  BENCHMARKS.md compares the two on both benchmark workloads: equal validation accuracy,
-  bf16 faster on such hardware.
+
+The default is ``float32``: bf16 changes results (a diverging Adam run need not diverge), so
+a study opts in with ``precision="auto"`` once benchmarks/compare.py shows no accuracy loss.
 
 Models should keep their output layer in float32 (``dtype="float32"``), as Keras' mixed
 precision guide advises; the built-in ones do.

@@ -63,7 +63,7 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
         seed = hp.Int("seed", 0, 2**31 - 1, default=0)
         subset = hp.Int("subset", 0, 10**9, default=0)
         train_samples = hp.Int("train_samples", 0, 10**9, default=0)
-        wanted_precision = hp.Choice("precision", precision.PRECISIONS, default="auto")
+        wanted_precision = hp.Choice("precision", precision.PRECISIONS, default="float32")
 
     # data: the plugin caches its files; only the slicing is per trial
     with hp.owned_by(f"dataset {plugins['dataset'].name!r}"), _stdout_kept_unless_it_fails():

@@ -7,6 +7,7 @@ import fcntl
 import io
 import os
 import pty
+import select
 import struct
 import termios
 
@@ -93,6 +94,17 @@ def test_failed_trial_shows_its_reason_and_no_value(clock):
     )
 
 
+def _read_all(fd: int) -> str:
+    """Everything the terminal received: one read of a pty may return only part of it."""
+    chunks = []
+    while select.select([fd], [], [], 0.5)[0]:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
 def test_terminal_status_line_is_redrawn_in_place_and_fits_the_width(clock):
     leader, follower = pty.openpty()
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 60, 0, 0))  # 60 columns
@@ -102,7 +114,7 @@ def test_terminal_status_line_is_redrawn_in_place_and_fits_the_width(clock):
         assert show.tty
         _trial(show, clock, 0, [0.25, 0.5, 0.75, 0.8], seconds_per_epoch=2)
         show.close()
-        screen = os.read(leader, 65536).decode()
+        screen = _read_all(leader)
     finally:
         terminal.close()
         os.close(leader)
