@@ -8,6 +8,8 @@ so a report works for a study that another machine ran:
   training and inference time, overfit, the final and best value of a metric and its mean
   and spread (max − min) over the last N epochs — with seed 003's pivot of a two-parameter
   grid (row and column means) and its "stable models" filter;
+- :func:`per_model`: a table for a study file's ``report(frame)``: a row per finished trial,
+  named by the file's ``label(row)``;
 - :func:`publish`: what ``rnnstudy optimize`` calls at the end: the table and the pictures,
   logged on the study's parent run (again after every resumed run).
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import ast
 import math
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,13 @@ REPORT_ARTIFACTS = "report"  # the parent run's artifact folder for the table an
 CURVE_METRICS = ("val_accuracy", "val_loss")
 OUTPUTS = ("table.csv", "report.md", "pivot.csv", "curves.png", "optuna.html")
 NOT_SEARCHED = ("_package", "n_train", "n_val", "n_test")  # params every run logs beside its values
+# per_model's columns (logged name -> header): test accuracy at the last and best epoch, and the cost
+MODEL_COLUMNS = {
+    "test_accuracy": "test_accuracy",
+    "best_test_accuracy": "best_test_accuracy",
+    "train_time_s": "train_time_s",
+    "params_total": "params",
+}
 
 
 class ReportError(RnnstudyError):
@@ -324,6 +333,18 @@ def pivot(
     grid.loc["mean"] = means
     grid.index.name, grid.columns.name = None, f"{row} \\ {column}"
     return grid
+
+
+def per_model(
+    frame: pd.DataFrame, label: Callable[[pd.Series], str], columns: Mapping[str, str] = MODEL_COLUMNS
+) -> pd.DataFrame | str:
+    """A study file's table: the finished trials of ``frame`` in its order, indexed "model" by
+    ``label(row)``, with ``columns`` (logged name -> header); a line while none has finished."""
+    done = frame[frame["state"] == "COMPLETE"]
+    if done.empty:
+        return "no finished trials yet"
+    models = done.apply(label, axis=1).rename("model")
+    return done[list(columns)].rename(columns=columns).set_index(models)
 
 
 def optuna_study(storage_url: str | None, name: str):

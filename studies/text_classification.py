@@ -12,6 +12,7 @@ Offline the texts are WordNet's noun definitions in its 15 largest topics
 import pandas as pd
 
 from rnnstudy import Study
+from rnnstudy.report import per_model
 
 CNN = {"model": "text_cnn", "optimizer": "sgd"}  # the assignment trains its CNNs with SGD ...
 GRU = {"model": "text_rnn", "optimizer": "adam", "cell": "gru"}  # ... and its RNNs with Adam
@@ -48,16 +49,4 @@ def label(row) -> str:
 
 def report(frame: pd.DataFrame):
     """Test accuracy (last epoch and best epoch) and running time per model, as in Q5."""
-    done = frame[frame["state"] == "COMPLETE"]
-    if done.empty:
-        return "no finished trials yet"
-    table = pd.DataFrame(
-        {
-            "model": done.apply(label, axis=1),
-            "test_accuracy": done["test_accuracy"],
-            "best_test_accuracy": done["best_test_accuracy"],
-            "train_time_s": done["train_time_s"],
-            "params": done["params_total"],
-        }
-    )
-    return table.set_index("model")
+    return per_model(frame, label)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from mlflow import MlflowClient
 
 from rnnstudy.cli import cli
-from rnnstudy.report import StudyFacts, build, markdown_table
+from rnnstudy.report import StudyFacts, build, markdown_table, per_model
 
 
 def _report(tiny_study, tmp_path, *args, study=None):
@@ -204,6 +204,32 @@ def test_pivot_averages_repeated_cells_and_markdown_is_a_pipe_table():
     assert "not shown: 1 pruned" in report.notes
     lines = markdown_table(report.pivot).splitlines()
     assert lines[0] == "| size \\ model | glove | scratch | mean |" and lines[1] == "|---|---|---|---|"
+
+
+def test_per_model_names_each_finished_trial_by_the_study_files_label():
+    frame = pd.DataFrame(
+        {
+            "trial": [0, 1, 2, 3],
+            "state": ["COMPLETE", "FAILED", "COMPLETE", "COMPLETE"],
+            "cell": ["gru", "gru", "lstm", "gru"],
+            "level": ["char", "char", "word", "word"],
+            "test_accuracy": [0.5, 0.9, 0.75, 0.625],
+            "best_test_accuracy": [0.55, 0.9, 0.8, 0.7],
+            "train_time_s": [12.5, 1.0, 30.25, 20.0],
+            "params_total": pd.array([1000, 1000, 2400, 1800], dtype="Int64"),
+        }
+    )
+    table = per_model(frame, lambda row: f"{row['level']} {row['cell'].upper()}")
+
+    assert table.index.name == "model"
+    assert list(table.index) == ["char GRU", "word LSTM", "word GRU"]  # in trial order, failed left out
+    assert list(table.columns) == ["test_accuracy", "best_test_accuracy", "train_time_s", "params"]
+    assert table.loc["word LSTM"].tolist() == [0.75, 0.8, 30.25, 2400]
+    assert table["params"].dtype == "Int64"  # counts stay whole in the printed table
+
+    sizes = per_model(frame, lambda row: f"#{row['trial']}", {"params_total": "size"})
+    assert sizes.to_dict() == {"size": {"#0": 1000, "#2": 2400, "#3": 1800}}
+    assert per_model(frame[frame["state"] == "FAILED"], str) == "no finished trials yet"
 
 
 def _options(**kwargs):
