@@ -7,7 +7,6 @@ instant. A user's mistake is one line, ``Error: ...``, and exit code 2, never a 
 from __future__ import annotations
 
 import ast
-import logging
 import shlex
 import sys
 
@@ -252,5 +251,4 @@ def dashboard(storage, port) -> None:
 
 
 def main() -> None:
-    logging.getLogger("mlflow").setLevel(logging.WARNING)  # its INFO lines are not for users
     cli(prog_name="rnnstudy")

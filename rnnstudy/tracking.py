@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -44,6 +45,10 @@ class Tracker:
     def __init__(self, uri: str | None = None) -> None:
         from mlflow import MlflowClient
 
+        # MLflow sets its loggers to INFO when imported, so only now can they be quieted: a new
+        # database's "Creating initial MLflow database tables..." would cut into our progress lines
+        if not os.environ.get("MLFLOW_LOGGING_LEVEL"):  # unless the user asked for MLflow's own
+            logging.getLogger("mlflow").setLevel(logging.WARNING)
         self.uri = uri or default_tracking_uri()
         self._queued: dict[str, list[Future]] = {}  # run id -> its writes still in flight
         self._writer: ThreadPoolExecutor | None = None  # one thread: writes stay in order
