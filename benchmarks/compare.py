@@ -135,19 +135,41 @@ class Run:
         return sum(t["epochs"] for t in self.trials)
 
 
-def plan(pruner: str) -> list[Run]:
-    """The runs of one workload, in the order they run."""
-    return [
+def plan(pruner: str, repeat: int) -> list[Run]:
+    """The runs of one workload, in the order they run.
+
+    The overhead pair (bare loop, rnnstudy float32 with 1 worker) runs ``repeat`` times,
+    interleaved, and its figures use the median: a 2-core machine's timings vary by a second
+    from run to run, as much as the overhead itself. rnnstudy's pruned study runs with each of
+    its pruners; Optuna's with ``pruner``, the same pruner object rnnstudy makes.
+    """
+    runs = [
         Run("bare Keras loop", "bare"),
+        Run("rnnstudy float32, 1 worker", "rnnstudy"),
         Run("Optuna + MLflowCallback", "optuna"),
         Run("Keras Tuner GridSearch", "kerastuner"),
-        Run("rnnstudy float32, 1 worker", "rnnstudy"),
         Run("rnnstudy float32, 2 workers", "rnnstudy", workers=2),
         Run("rnnstudy mixed_bfloat16, 1 worker", "rnnstudy", precision="mixed_bfloat16"),
         Run("rnnstudy auto, 2 workers", "rnnstudy", precision="auto", workers=2),
         Run(f"Optuna, {pruner} pruning", "optuna", pruner=pruner),
-        Run(f"rnnstudy float32, {pruner} pruning", "rnnstudy", pruner=pruner),
+        *(
+            Run(f"rnnstudy float32, {name} pruning", "rnnstudy", pruner=name)
+            for name in ("hyperband", "successive_halving", "median")
+        ),
     ]
+    for _ in range(repeat - 1):
+        runs += [Run("bare Keras loop", "bare"), Run("rnnstudy float32, 1 worker", "rnnstudy")]
+    return runs
+
+
+def median_runs(runs: list[Run]) -> dict[str, Run]:
+    """One run per label: the one of median wall time where a label ran several times."""
+    labels: dict[str, list[Run]] = {}
+    for run in runs:
+        labels.setdefault(run.label, []).append(run)
+    return {
+        label: sorted(same, key=lambda r: r.wall_s)[(len(same) - 1) // 2] for label, same in labels.items()
+    }
 
 
 # --- the parent: runs every tool in its own process, then prints ------------------------
@@ -157,7 +179,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny settings: check every path")
     parser.add_argument("--only", help="comma-separated workload names (cnn, charrnn)")
-    parser.add_argument("--runs", help="comma-separated indexes into the run plan (0-8)")
+    parser.add_argument("--runs", help="comma-separated indexes into the run plan (0-10, then repeats)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the overhead pair (median used)")
     parser.add_argument("--pruner", default="hyperband", help="pruner of the pruned runs (rnnstudy's names)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--keep", type=Path, help="keep each run's folder (logs, MLflow, Optuna) here")
@@ -168,13 +191,14 @@ def main() -> None:
 
     chosen = [w for w in workloads(args.quick) if not args.only or w.name in args.only.split(",")]
     results = {"machine": machine(), "quick": args.quick, "workloads": {}}
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    # every tool offline and equally quiet (MLflow 3 sends usage telemetry unless told not to)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "MLFLOW_DISABLE_TELEMETRY": "true"}
     with tempfile.TemporaryDirectory(prefix="rnnstudy-bench-") as tmp:
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
             tmp = str(args.keep.resolve())
         for workload in chosen:
-            runs = plan(args.pruner)
+            runs = plan(args.pruner, args.repeat)
             if args.runs:
                 runs = [runs[int(i)] for i in args.runs.split(",")]
             print(f"\n== {workload.name}: {workload.title}", flush=True)
@@ -323,20 +347,22 @@ def _rnnstudy_trials(folder: Path, workload: Workload, run: Run) -> tuple[list[d
 
 def report(workload: Workload, runs: list[Run]) -> None:
     """Print one workload's figures."""
-    by = {r.label: r for r in runs}
+    by = median_runs(runs)
     n, epochs = len(workload.points), workload.epochs
     grid_epochs = n * epochs
     reference = by.get("rnnstudy float32, 1 worker")
     fast = by.get("rnnstudy auto, 2 workers")
     print(f"\n{workload.name}: {n} trials × {epochs} epochs = {grid_epochs} epochs per full grid")
     print(
-        f"{'run':<40}{'wall s':>8}{'× rs f32 1w':>13}{'× rs fast':>11}{'cpu s':>8}{'best val acc':>14}{'epochs':>8}"
+        f"{'run':<44}{'wall s':>8}{'× rs f32 1w':>13}{'× rs fast':>11}{'cpu s':>8}{'best val acc':>14}{'epochs':>8}"
     )
-    for run in runs:
+    for run in by.values():
         ratios = [f"{run.wall_s / r.wall_s:.2f}" if r else "-" for r in (reference, fast)]
+        walls = sorted(r.wall_s for r in runs if r.label == run.label)
+        spread = f" ({len(walls)} runs {walls[0]:.1f}–{walls[-1]:.1f})" if len(walls) > 1 else ""
         print(
-            f"{run.label:<40}{run.wall_s:8.1f}{ratios[0]:>13}{ratios[1]:>11}{run.cpu_s:8.1f}"
-            f"{run.best:14.4f}{run.epochs:8d}"
+            f"{run.label:<44}{run.wall_s:8.1f}{ratios[0]:>13}{ratios[1]:>11}{run.cpu_s:8.1f}"
+            f"{run.best:14.4f}{run.epochs:8d}{spread}"
         )
 
     bare = by.get("bare Keras loop")
@@ -346,9 +372,9 @@ def report(workload: Workload, runs: list[Run]) -> None:
         fit_bare = sum(t["fit_s"] for t in bare.trials) / n
         fit_rs = sum(t["fit_s"] for t in reference.trials) / n
         print(
-            f"\noverhead of rnnstudy (float32, 1 worker) over the bare loop: "
+            f"\noverhead of rnnstudy (float32, 1 worker) over the bare loop, medians: "
             f"{100 * (reference.wall_s / bare.wall_s - 1):+.1f} % of the study's wall time "
-            f"({reference.wall_s - bare.wall_s:+.1f} s)\n"
+            f"({reference.wall_s - bare.wall_s:+.1f} s; goal < 3 %)\n"
             f"  per trial, start-up excluded: {per_rs:.2f} s against {per_bare:.2f} s "
             f"({100 * (per_rs / per_bare - 1):+.1f} %); fit alone {fit_rs:.2f} s against {fit_bare:.2f} s\n"
             f"  start-up and close (wall minus trials): rnnstudy "
@@ -358,7 +384,7 @@ def report(workload: Workload, runs: list[Run]) -> None:
             + f"\n  CPU seconds: rnnstudy {reference.cpu_s:.1f}, bare {bare.cpu_s:.1f} "
             f"({100 * (reference.cpu_s / bare.cpu_s - 1):+.1f} %)"
         )
-    alternatives = [r for r in runs if r.tool != "rnnstudy" and r.pruner == "none"]
+    alternatives = [r for r in by.values() if r.tool in ("optuna", "kerastuner") and r.pruner == "none"]
     if fast and alternatives:
         fastest = min(alternatives, key=lambda r: r.wall_s)
         equal = abs(fast.best - fastest.best) <= TOLERANCE
@@ -387,10 +413,10 @@ def report(workload: Workload, runs: list[Run]) -> None:
             print(
                 f"  {a['params']}: {a['objective']:.4f} → {b['objective']:.4f}, fit {a['fit_s']:.1f} → {b['fit_s']:.1f} s"
             )
-    for tool, full in (("rnnstudy", reference), ("optuna", by.get("Optuna + MLflowCallback"))):
-        pruned = next((r for r in runs if r.tool == tool and r.pruner != "none"), None)
-        if full and pruned:
-            print("\n" + efficiency(full, pruned, grid_epochs))
+    if one:
+        print()
+        for pruned in (r for r in by.values() if r.pruner != "none"):
+            print(efficiency(one, pruned, grid_epochs))
 
 
 def efficiency(full: Run, pruned: Run, grid_epochs: int) -> str:

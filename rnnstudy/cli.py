@@ -251,4 +251,11 @@ def dashboard(storage, port) -> None:
 
 
 def main() -> None:
-    cli(prog_name="rnnstudy")
+    try:
+        cli(prog_name="rnnstudy")
+    except SystemExit as exc:
+        if "tensorflow" not in sys.modules or not isinstance(exc.code, int | None):
+            raise
+        from rnnstudy import backend
+
+        backend.exit_now(exc.code or 0)  # all is written: skip TensorFlow's slow teardown

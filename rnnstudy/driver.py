@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import multiprocessing
 import os
 import queue as queue_module
 import signal
@@ -27,6 +26,7 @@ from typing import Any, TextIO
 from rnnstudy import worker
 from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.pool import Pool
 from rnnstudy.registry import KINDS, Registry, default_registry
 from rnnstudy.study import Study, load_study
 from rnnstudy.urls import redact
@@ -76,31 +76,47 @@ class Session:
 def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
     """Run a study file to the end of its budget; return the Optuna study."""
     from rnnstudy import backend
-
-    backend.start()
-    import optuna
-
     from rnnstudy.storage import default_storage_url, open_storage
-    from rnnstudy.tracking import Tracker
+    from rnnstudy.tracking import Tracker, default_tracking_uri
 
     out = out or sys.stdout
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = load_study(study_path)
     spec.override(**options.overrides)
     storage_url = options.storage_url or default_storage_url()
     _check_options(options, storage_url)
+    pool = Pool(
+        worker.WorkerConfig(
+            study_path=str(spec.path),
+            overrides=options.overrides,
+            storage_url=storage_url,
+            tracking_uri=options.tracking_uri or default_tracking_uri(),
+            data_dir=options.data_dir,
+            max_trials=options.trials_per_worker,
+            env=backend.thread_env(options.workers),
+        )
+    )
+    for _ in range(min(options.workers, _most_trials(spec))):
+        pool.start()  # they get ready while the study is checked and set up
+    backend.start()
+    import optuna
 
-    # check everything before anything is written
-    points = validate(spec, default_registry(), options.data_dir, out)
-    session = Session(spec, points, storage_url, open_storage(storage_url), Tracker(options.tracking_uri))
-    session.tracker.check()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        # check everything before anything is written
+        points = validate(spec, default_registry(), options.data_dir, out)
+        tracker = Tracker(pool.config.tracking_uri)
+        session = Session(spec, points, storage_url, open_storage(storage_url), tracker)
+        tracker.check()
 
-    # set up under the study's lock: processes started together enqueue each point once
-    with session.lock():
-        session.study = _open_study(session)
-        session.experiment_id, session.parent_id = _parent_run(session)
-        lost = recover(session)
-        to_run = plan(session.study, spec, points)
+        # set up under the study's lock: processes started together enqueue each point once
+        with session.lock():
+            session.study = _open_study(session)
+            session.experiment_id, session.parent_id = _parent_run(session)
+            lost = recover(session)
+            to_run = plan(session.study, spec, points)
+        pool.go({"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}, to_run)
+    finally:
+        pool.dismiss()  # those not sent to work, and every one if the check failed
     study = session.study
     print(
         f"study {spec.name!r}: {to_run} trial(s) to run, {_count(study, DONE_STATES)} already done"
@@ -114,19 +130,9 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
     status = "FINISHED"
     try:
         if to_run:
-            config = worker.WorkerConfig(
-                study_path=str(spec.path),
-                overrides=options.overrides,
-                storage_url=storage_url,
-                tracking_uri=session.tracker.uri,
-                experiment_id=session.experiment_id,
-                parent_run_id=session.parent_id,
-                data_dir=options.data_dir,
-                max_trials=options.trials_per_worker,
-                env=backend.thread_env(options.workers),
-            )
-            best = _best(study)
-            _run_workers(session, config, to_run, options.workers, best, options.command, out)
+            # the closing report's imports, done on a thread while this process only waits
+            threading.Thread(target=_warm_up_report, name="rnnstudy-warm-up", daemon=True).start()
+            _run_workers(session, pool, to_run, options.workers, _best(study), options.command, out)
     except Interrupted:
         status = "KILLED"
         raise
@@ -145,6 +151,23 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
     table = publish(spec, study, session.tracker, session.parent_id)
     print(f"\n{spec.name}: {counts}{_running_elsewhere(study)}\n{table}", file=out, flush=True)
     return study
+
+
+def _warm_up_report() -> None:
+    from rnnstudy import plots  # matplotlib
+
+    plots.warm_up()
+
+
+def _most_trials(spec: Study) -> int:
+    """An upper bound of the trials this run may start (0 when the study's space is wrong:
+    validation will say what)."""
+    if spec.sampler != "grid":
+        return spec.trials or 1
+    try:
+        return len(spec.grid_points[: spec.trials or None])
+    except RnnstudyError:
+        return 0
 
 
 def _check_options(options: Options, storage_url: str) -> None:
@@ -310,29 +333,25 @@ def fail_trial(session: Session, number: int, reason: str) -> None:
         tracker.finish(run_id, "KILLED")
 
 
-def _run_workers(session: Session, config, to_run: int, workers: int, best, command, out) -> None:
+def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, best, command, out) -> None:
     """Keep up to ``workers`` processes busy while trials wait; print their progress.
 
-    A worker that dies has its trial marked failed and its point enqueued again. Ctrl-C (or
-    SIGTERM, as a cluster scheduler sends) stops every worker; each marks its running trial.
+    The pool's workers are already at work. A worker that dies has its trial marked failed and
+    its point enqueued again. Ctrl-C (or SIGTERM, as a cluster scheduler sends) stops every
+    worker; each marks its running trial.
     """
     from rnnstudy.progress import Progress
 
     study = session.study
-    context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
-    events = context.Queue()
+    events, procs = pool.events, pool.procs
     progress = Progress(
         to_run, session.spec.objective, session.spec.direction, workers=workers, best=best, out=out
     )
-    procs: dict[int, Any] = {}
     running: dict[int, int] = {}  # worker pid -> trial number
+    ending: set[int] = set()  # workers that said they exit
     fatal: list[str] = []
     retries = 0
-
-    def start() -> None:
-        proc = context.Process(target=worker.main, args=(config, events))
-        proc.start()
-        procs[proc.pid] = proc
+    go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
 
     def drain(timeout: float) -> None:
         try:
@@ -350,6 +369,8 @@ def _run_workers(session: Session, config, to_run: int, workers: int, best, comm
         elif kind == "trial_end":
             for pid in [p for p, n in running.items() if n == event["trial"]]:
                 del running[pid]
+        elif kind == "exit":
+            ending.add(event["pid"])
         elif kind == "fatal":
             fatal.append(event["message"])
             for proc in procs.values():
@@ -361,7 +382,8 @@ def _run_workers(session: Session, config, to_run: int, workers: int, best, comm
         nonlocal retries
         proc.join()
         drain(0.05)
-        del procs[proc.pid]
+        pool.remove(proc)
+        ending.discard(proc.pid)
         number = running.pop(proc.pid, None)
         died = proc.exitcode not in (worker.EXIT_RECYCLED, worker.EXIT_DRAINED)
         if died and number is not None:
@@ -375,15 +397,13 @@ def _run_workers(session: Session, config, to_run: int, workers: int, best, comm
                 waiting = plan(study, session.spec, session.points)
             progress.total = progress.done + waiting + len(running)
         if not fatal and len(procs) < workers and _count(study, ("WAITING",)):
-            start()  # recycled, or replacing one that died
+            pool.start(go)  # recycled, or replacing one that died
 
     with _signals_interrupt():
         try:
-            for _ in range(min(workers, to_run)):
-                start()
             while procs:
                 drain(0.3)
-                for proc in [p for p in procs.values() if not p.is_alive()]:
+                for proc in [p for p in procs.values() if p.pid in ending or not p.is_alive()]:
                     reap(proc)
         except KeyboardInterrupt:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup

@@ -2,6 +2,9 @@
 has run ``max_trials`` and is replaced by a fresh process (TensorFlow leaks a few MiB per
 trial, so a long study recycles its workers to keep memory bounded).
 
+A worker starts before the driver has checked the study (see rnnstudy.pool): it imports
+what trials need, then waits on its order pipe for the study's MLflow ids.
+
 Work is taken through the Optuna storage only: the driver enqueues every trial (a grid point,
 or an empty one that the sampler fills in), and a worker claims one atomically by moving it
 from WAITING to RUNNING. So workers of one study may run on other machines too. While a trial
@@ -14,7 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnstudy.errors import RnnstudyError
@@ -28,39 +31,60 @@ EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; the running trial was marked
 
 @dataclass(frozen=True)
 class WorkerConfig:
-    """Everything a worker needs, picklable for a spawned process."""
+    """Everything a worker needs, picklable for a spawned process. The MLflow ids come with the
+    driver's go (see rnnstudy.pool); ``env`` applies before TensorFlow is imported."""
 
     study_path: str
     overrides: dict[str, Any]
     storage_url: str
     tracking_uri: str
-    experiment_id: str
-    parent_run_id: str
+    experiment_id: str = ""
+    parent_run_id: str = ""
     data_dir: str | None = None
     max_trials: int = 25
     env: dict[str, str] = field(default_factory=dict)
 
 
-def main(config: WorkerConfig, queue) -> None:
-    """Process entry point: claim and run trials; the exit code says why it stopped."""
+def main(config: WorkerConfig, queue, orders) -> None:
+    """Process entry point: get ready, wait for the go on ``orders``, then claim and run trials;
+    the exit code says why it stopped."""
     stops = (signal.SIGINT, signal.SIGTERM)
     _interrupt_once(*stops)
     code = EXIT_INTERRUPTED
     try:
-        code = _work(config, queue)
-    except KeyboardInterrupt:
+        _prepare(config)
+        go = orders.recv()
+        code = _work(replace(config, **go), queue)
+    except (KeyboardInterrupt, EOFError):  # EOFError: the driver is gone before the go
         pass
     finally:
         for number in stops:  # the work is over: a late Ctrl-C must not break the exit
             signal.signal(number, signal.SIG_IGN)
-    raise SystemExit(code)
+    queue.put({"event": "exit", "pid": os.getpid()})  # the driver reaps at once, not at its next poll
+    queue.close()
+    queue.join_thread()  # the driver gets every event before the process ends
+    from rnnstudy import backend
+
+    backend.exit_now(code)
 
 
-def _work(config: WorkerConfig, queue) -> int:
+def _prepare(config: WorkerConfig) -> None:
+    """Import what trials use (TensorFlow, Optuna, MLflow, the plugins), writing nothing."""
     os.environ.update(config.env)
     from rnnstudy import backend
 
     backend.start()
+    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401  (the client's store: its import is slow)
+    import optuna  # noqa: F401
+    import pandas  # noqa: F401
+
+    from rnnstudy import plots, trial  # noqa: F401
+    from rnnstudy.registry import default_registry
+
+    default_registry().all()
+
+
+def _work(config: WorkerConfig, queue) -> int:
     import optuna
 
     from rnnstudy.heartbeat import Heartbeat

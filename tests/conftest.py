@@ -35,6 +35,9 @@ import pytest
 
 from rnnstudy import registry
 
+# tests never touch the network: MLflow 3 would send usage telemetry from every process
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
 PLUGIN_MODULE = '''
 """Tiny plugins for tests: learnable 28x28 images, a small MLP and a scripted fake model."""
 

@@ -1,0 +1,60 @@
+"""The worker processes of one ``rnnstudy optimize``: started early, sent to work later.
+
+A worker spends seconds importing TensorFlow, Optuna and MLflow before it can run a trial,
+and the driver spends as long checking the study. So the driver starts its workers first;
+each gets ready, then waits for the go: the study's MLflow ids once the driver has checked
+the study and set it up. Workers it turns out not to need (the check failed, or fewer trials
+are left than workers) are killed before they have written anything.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from typing import Any
+
+from rnnstudy import worker
+
+
+class Pool:
+    """Worker processes, the order pipe of each, and the one queue they all report on."""
+
+    def __init__(self, config: worker.WorkerConfig) -> None:
+        self.config = config
+        self._context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
+        self.events = self._context.Queue()
+        self.procs: dict[int, Any] = {}  # pid -> process
+        self._orders: dict[int, Any] = {}  # pid -> the sending end of its order pipe
+        self._waiting: list[int] = []  # started, not told to go yet
+
+    def start(self, go: dict[str, str] | None = None) -> None:
+        """Start a worker: at work at once with ``go``, else ready and waiting for :meth:`go`."""
+        receive, send = self._context.Pipe(duplex=False)
+        proc = self._context.Process(target=worker.main, args=(self.config, self.events, receive))
+        proc.start()
+        receive.close()  # the worker's end
+        self.procs[proc.pid] = proc
+        self._orders[proc.pid] = send
+        if go is None:
+            self._waiting.append(proc.pid)
+        else:
+            send.send(go)
+
+    def go(self, go: dict[str, str], count: int) -> None:
+        """Send ``count`` waiting workers to work with ``go``; kill the others."""
+        for pid in self._waiting[:count]:
+            self._orders[pid].send(go)
+        self._waiting = self._waiting[count:]
+        self.dismiss()
+
+    def dismiss(self) -> None:
+        """Kill the workers still waiting: nothing of theirs is written before the go."""
+        for pid in self._waiting:
+            self.procs[pid].kill()
+            self.procs[pid].join()
+            self.remove(self.procs[pid])
+        self._waiting = []
+
+    def remove(self, proc) -> None:
+        """Forget a worker that has ended."""
+        del self.procs[proc.pid]
+        self._orders.pop(proc.pid).close()

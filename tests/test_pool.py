@@ -1,0 +1,67 @@
+"""Workers start before the study is checked (rnnstudy.pool): those not needed after all are
+killed before they write anything, and none is left behind."""
+
+import multiprocessing
+
+import pytest
+from click.testing import CliRunner
+
+from rnnstudy import worker
+from rnnstudy.cli import cli
+from rnnstudy.pool import Pool
+
+STUDY = """
+from rnnstudy import Study
+study = Study(dataset="tiny_images", model="tiny_mlp", search={search}, fixed={{"epochs": 1, "batch_size": 16}})
+"""
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """Every worker process the pool starts, in order."""
+    procs = []
+    start = Pool.start
+
+    def spy(self, go=None):
+        start(self, go)
+        procs.append(list(self.procs.values())[-1])
+
+    monkeypatch.setattr(Pool, "start", spy)
+    return procs
+
+
+def optimize(path, *args):
+    return CliRunner().invoke(cli, ["optimize", str(path), "--workers", "2", *args])
+
+
+def test_a_study_that_fails_its_check_kills_its_waiting_workers(plugin_dist, make_study, workdir, started):
+    result = optimize(make_study(STUDY.format(search={"units": [2, 4], "colour": [1]})))
+
+    assert result.exit_code == 2 and "unknown hyperparameter(s) colour" in result.output, result.output
+    assert len(started) == 2, "both workers start before the check"
+    assert [p.exitcode for p in started] == [-9, -9]
+    assert multiprocessing.active_children() == []
+    assert not (workdir / "mlruns").exists(), "nothing written"
+
+
+def test_workers_beyond_the_trials_left_are_killed_and_the_rest_run_them(
+    plugin_dist, make_study, workdir, started
+):
+    study = make_study(STUDY.format(search={"units": [2, 4]}))
+    first = optimize(study, "--trials", "1")
+
+    assert first.exit_code == 0, first.output
+    assert "1 trial(s) to run" in first.output
+    assert len(started) == 1, "no more workers than trials"
+    assert started[0].exitcode == worker.EXIT_DRAINED
+
+    second = optimize(study)  # one point left, two workers ready
+    assert second.exit_code == 0, second.output
+    assert "1 trial(s) to run, 1 already done" in second.output
+    assert sorted(p.exitcode for p in started[1:]) == [-9, worker.EXIT_DRAINED]
+
+    third = optimize(study)  # nothing left: both killed, nothing run
+    assert third.exit_code == 0, third.output
+    assert "0 trial(s) to run, 2 already done" in third.output
+    assert [p.exitcode for p in started[3:]] == [-9, -9]
+    assert multiprocessing.active_children() == []
