@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 TOLERANCE = 0.005  # "within 0.5 percentage points" of accuracy
+FAST = "rnnstudy auto, 2 workers, no artifacts"  # its fastest settings here
 RUNNER_KEYS = ("epochs", "batch_size", "learning_rate", "seed", "subset", "train_samples")
 
 
@@ -117,6 +118,7 @@ class Run:
     tool: str
     precision: str = "float32"
     workers: int = 1
+    artifacts: bool = True  # rnnstudy's per-trial files (curves, summary, generated text)
     pruner: str = "none"
     wall_s: float = 0.0
     cpu_s: float = 0.0  # user + system seconds of every process: steadier than wall time on a busy machine
@@ -138,27 +140,36 @@ class Run:
 def plan(pruner: str, repeat: int) -> list[Run]:
     """The runs of one workload, in the order they run.
 
-    The overhead pair (bare loop, rnnstudy float32 with 1 worker) runs ``repeat`` times,
-    interleaved, and its figures use the median: a 2-core machine's timings vary by a second
-    from run to run, as much as the overhead itself. rnnstudy's pruned study runs with each of
-    its pruners; Optuna's with ``pruner``, the same pruner object rnnstudy makes.
+    The compared runs (the bare loop, the other tools, rnnstudy's plain and fast settings) run
+    ``repeat`` times in rounds, and the figures use each one's median: on a 2-core machine a
+    study's wall time drifts by 10-20 % over minutes, as much as the differences measured, and
+    rounds give every tool the same drift. The other runs (throughput, precision, pruning) run
+    once, after the first round. rnnstudy's pruned study runs with each of its pruners;
+    Optuna's with ``pruner``, the very pruner rnnstudy makes.
     """
-    runs = [
-        Run("bare Keras loop", "bare"),
-        Run("rnnstudy float32, 1 worker", "rnnstudy"),
-        Run("Optuna + MLflowCallback", "optuna"),
-        Run("Keras Tuner GridSearch", "kerastuner"),
+
+    def compared() -> list[Run]:
+        return [
+            Run("bare Keras loop", "bare"),
+            Run("rnnstudy float32, 1 worker", "rnnstudy"),
+            Run("Optuna + MLflowCallback", "optuna"),
+            Run("Keras Tuner GridSearch", "kerastuner"),
+            Run("rnnstudy float32, 1 worker, no artifacts", "rnnstudy", artifacts=False),
+            Run(FAST, "rnnstudy", precision="auto", workers=2, artifacts=False),
+        ]
+
+    once = [
         Run("rnnstudy float32, 2 workers", "rnnstudy", workers=2),
         Run("rnnstudy mixed_bfloat16, 1 worker", "rnnstudy", precision="mixed_bfloat16"),
-        Run("rnnstudy auto, 2 workers", "rnnstudy", precision="auto", workers=2),
         Run(f"Optuna, {pruner} pruning", "optuna", pruner=pruner),
         *(
             Run(f"rnnstudy float32, {name} pruning", "rnnstudy", pruner=name)
             for name in ("hyperband", "successive_halving", "median")
         ),
     ]
+    runs = compared() + once
     for _ in range(repeat - 1):
-        runs += [Run("bare Keras loop", "bare"), Run("rnnstudy float32, 1 worker", "rnnstudy")]
+        runs += compared()
     return runs
 
 
@@ -180,7 +191,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny settings: check every path")
     parser.add_argument("--only", help="comma-separated workload names (cnn, charrnn)")
     parser.add_argument("--runs", help="comma-separated indexes into the run plan (0-10, then repeats)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of the overhead pair (median used)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of the compared runs (medians used)")
     parser.add_argument("--pruner", default="hyperband", help="pruner of the pruned runs (rnnstudy's names)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--keep", type=Path, help="keep each run's folder (logs, MLflow, Optuna) here")
@@ -256,7 +267,7 @@ def measure(run: Run, workload: Workload, folder: Path, env: dict[str, str]) -> 
             "--tracking-uri",
             f"sqlite:///{folder}/mlflow.db",
         ]
-        command += ["--set", f"precision={run.precision}"]
+        command += ["--set", f"precision={run.precision}", "--set", f"artifacts={run.artifacts}"]
     else:
         spec = {"run": asdict(run), "workload": asdict(workload), "folder": str(folder)}
         command = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)]
@@ -351,7 +362,7 @@ def report(workload: Workload, runs: list[Run]) -> None:
     n, epochs = len(workload.points), workload.epochs
     grid_epochs = n * epochs
     reference = by.get("rnnstudy float32, 1 worker")
-    fast = by.get("rnnstudy auto, 2 workers")
+    fast = by.get(FAST)
     print(f"\n{workload.name}: {n} trials × {epochs} epochs = {grid_epochs} epochs per full grid")
     print(
         f"{'run':<44}{'wall s':>8}{'× rs f32 1w':>13}{'× rs fast':>11}{'cpu s':>8}{'best val acc':>14}{'epochs':>8}"
@@ -384,12 +395,20 @@ def report(workload: Workload, runs: list[Run]) -> None:
             + f"\n  CPU seconds: rnnstudy {reference.cpu_s:.1f}, bare {bare.cpu_s:.1f} "
             f"({100 * (reference.cpu_s / bare.cpu_s - 1):+.1f} %)"
         )
+        lean = by.get("rnnstudy float32, 1 worker, no artifacts")
+        if lean:
+            per_lean = sum(t["seconds"] for t in lean.trials) / n
+            print(
+                f"  without the per-trial files (--set artifacts=False): "
+                f"{100 * (lean.wall_s / bare.wall_s - 1):+.1f} % ({lean.wall_s - bare.wall_s:+.1f} s); "
+                f"per trial {per_lean:.2f} s ({100 * (per_lean / per_bare - 1):+.1f} %)"
+            )
     alternatives = [r for r in by.values() if r.tool in ("optuna", "kerastuner") and r.pruner == "none"]
     if fast and alternatives:
         fastest = min(alternatives, key=lambda r: r.wall_s)
         equal = abs(fast.best - fastest.best) <= TOLERANCE
         print(
-            f"\nwall time, rnnstudy auto with 2 workers against the fastest alternative "
+            f"\nwall time, {FAST} against the fastest alternative "
             f"({fastest.label}): {fast.wall_s / fastest.wall_s:.2f}× "
             f"(goal ≤ 0.50×); best accuracy {fast.best:.4f} against {fastest.best:.4f}"
             f" ({'equal within 0.5 points' if equal else 'NOT equal'})"

@@ -4,7 +4,8 @@
 - ``mixed_bfloat16``: Keras' mixed policy: layers compute in bfloat16 and keep float32
   weights, so optimizer updates stay exact.
 - ``auto``: ``mixed_bfloat16`` where the hardware computes bfloat16 natively (a CPU with AMX
-  or AVX512_BF16, a GPU of compute capability 8.0 or newer), else ``float32``.
+  or AVX512_BF16, a GPU of compute capability 8.0 or newer), else ``float32``; and ``float32``
+  for a model with recurrent layers (see :func:`recurrent`).
 
 The default is ``float32``: bf16 changes results (a diverging Adam run need not diverge), so
 a study opts in with ``precision="auto"`` once benchmarks/compare.py shows no accuracy loss.
@@ -53,6 +54,23 @@ def apply(precision: str) -> str:
     policy = resolve(precision)
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+def recurrent(model) -> bool:
+    """Whether ``model`` has recurrent layers (SimpleRNN, LSTM, GRU, wrapped or nested).
+
+    ``auto`` trains these in float32: in BENCHMARKS.md (an AVX512_BF16 CPU) bfloat16 made the
+    char-RNN grid no faster and cost 0.6 points of its best accuracy.
+    """
+    import keras
+
+    layers = list(getattr(model, "layers", []))
+    while layers:
+        layer = layers.pop()
+        if isinstance(layer, keras.layers.RNN | keras.layers.Bidirectional):
+            return True
+        layers += getattr(layer, "layers", [])
+    return False
 
 
 @functools.cache

@@ -64,6 +64,7 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
         subset = hp.Int("subset", 0, 10**9, default=0)
         train_samples = hp.Int("train_samples", 0, 10**9, default=0)
         wanted_precision = hp.Choice("precision", precision.PRECISIONS, default="float32")
+        hp.Boolean("artifacts", default=True)  # False: metrics only, no files (the fastest sweeps)
 
     # data: the plugin caches its files; only the slicing is per trial
     with hp.owned_by(f"dataset {plugins['dataset'].name!r}"), _stdout_kept_unless_it_fails():
@@ -75,10 +76,10 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
 
     # model: a Keras Tuner hypermodel (or build function) made for this data
     policy = precision.apply(wanted_precision)  # before the model: layers take the policy when made
-    keras.utils.set_random_seed(seed)
-    with hp.owned_by(f"model {plugins['model'].name!r}"):
-        hypermodel = plugins["model"].obj(data.info)
-        model = hypermodel.build(hp) if hasattr(hypermodel, "build") else hypermodel(hp)
+    hypermodel, model = _model(plugins["model"], data, hp, seed)
+    if wanted_precision == "auto" and policy != "float32" and precision.recurrent(model):
+        policy = precision.apply("float32")  # see precision.recurrent: bf16 RNNs lose here
+        hypermodel, model = _model(plugins["model"], data, hp, seed)
     with hp.owned_by(f"optimizer {plugins['optimizer'].name!r}"):
         optimizer = plugins["optimizer"].obj(hp)
     if isinstance(model, keras.Model):
@@ -86,6 +87,14 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
         metrics = ["accuracy", *(extra() if extra else [])]
         model.compile(optimizer=optimizer, loss=data.info["loss"], metrics=metrics)
     return Built(plugins, data, hypermodel, model, policy)
+
+
+def _model(plugin: Plugin, data: Data, hp: HyperParameters, seed: int):
+    """The plugin's hypermodel for this data, and the model it builds from ``seed``."""
+    keras.utils.set_random_seed(seed)
+    with hp.owned_by(f"model {plugin.name!r}"):
+        hypermodel = plugin.obj(data.info)
+        return hypermodel, hypermodel.build(hp) if hasattr(hypermodel, "build") else hypermodel(hp)
 
 
 @contextlib.contextmanager
@@ -226,8 +235,10 @@ class TrialRunner:
         final["objective"] = value
         self.tracker.log_metrics(run_id, final, step=len(rows), wait=False)
 
-        # artifacts: history, curves, summary and whatever the model adds
-        self._artifacts(run_id, built, rows, trial.number, isinstance(model, keras.Model))
+        # artifacts: history, curves, summary and whatever the model adds (a few tenths of a
+        # second per trial; a quick sweep may do without)
+        if hp.values["artifacts"]:
+            self._artifacts(run_id, built, rows, trial.number, isinstance(model, keras.Model))
         return value
 
     def _objective(self, rows: list[dict[str, float]]) -> float:

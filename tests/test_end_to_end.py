@@ -158,3 +158,14 @@ def test_the_demo_study_runs(workdir):
 
     output = optimize(Path(__file__).parents[1] / "studies" / "demo.py", "--subset", "500")
     assert "4 complete" in output
+
+
+def test_artifacts_false_logs_metrics_and_no_files(plugin_dist, make_study, workdir):
+    optimize(make_study(GRID, name="tiny_grid.py"), "--set", "artifacts=False", "--trials", "1")
+
+    _, children = runs(workdir, "tiny-grid")
+    run = children[0]
+    assert run.info.status == "FINISHED" and run.data.params["artifacts"] == "False"
+    assert {"test_accuracy", "train_time_s"} <= set(run.data.metrics)
+    assert [m.step for m in client(workdir).get_metric_history(run.info.run_id, "val_accuracy")] == [1, 2]
+    assert client(workdir).list_artifacts(run.info.run_id) == []

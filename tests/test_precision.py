@@ -7,7 +7,7 @@ import pytest
 from rnnstudy import precision
 from rnnstudy.errors import SearchSpaceError
 from rnnstudy.hyperparameters import HyperParameters
-from rnnstudy.registry import default_registry
+from rnnstudy.registry import Registry, default_registry
 from rnnstudy.trial import build
 
 AMD_ZEN4 = frozenset({"avx2", "avx512f", "avx512_bf16"})
@@ -71,3 +71,43 @@ def test_auto_builds_under_what_this_machine_resolves_to(plugin_dist):
 def test_an_unknown_precision_names_the_allowed_ones(plugin_dist):
     with pytest.raises(SearchSpaceError, match="precision='float16'.*mixed_bfloat16"):
         _built(plugin_dist, "float16")
+
+
+def _gru(info):
+    """A recurrent model over the image rows: 28 steps of 28 values."""
+
+    def build_model(hp):
+        inputs = keras.Input(info["input_shape"])
+        x = keras.layers.Reshape((28, 28))(keras.layers.Rescaling(1 / 255)(inputs))
+        x = keras.layers.GRU(hp.Int("units", 1, 8, default=4))(x)
+        return keras.Model(inputs, keras.layers.Dense(2, activation="softmax", dtype="float32")(x))
+
+    return build_model
+
+
+def test_recurrent_finds_rnn_layers_however_deep_they_sit():
+    inputs = keras.Input((5, 3))
+    plain = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
+    direct = keras.Model(inputs, keras.layers.GRU(2)(inputs))
+    wrapped = keras.Model(inputs, keras.layers.Bidirectional(keras.layers.LSTM(2))(inputs))
+    inner = keras.Sequential([keras.Input((5, 3)), keras.layers.SimpleRNN(2)])
+    nested = keras.Model(inputs, keras.layers.Dense(1)(inner(inputs)))
+
+    assert not precision.recurrent(plain)
+    assert precision.recurrent(direct) and precision.recurrent(wrapped) and precision.recurrent(nested)
+
+
+def test_auto_trains_a_recurrent_model_in_float32_even_where_bf16_is_native(plugin_dist, monkeypatch):
+    monkeypatch.setattr(precision, "native_bf16", lambda **_: True)  # as on this AVX512_BF16 CPU
+    registry = Registry()  # the installed plugins, and this one
+    registry.add("model", "tiny_gru", _gru)
+
+    def built(model: str):
+        fixed = {"dataset": "tiny_images", "model": model, "precision": "auto"}
+        return build(HyperParameters(fixed=fixed), registry, None)
+
+    dense, gru = built("tiny_mlp"), built("tiny_gru")
+    assert dense.precision == "mixed_bfloat16"
+    assert gru.precision == "float32"
+    assert {w.dtype for w in gru.model.weights} == {"float32"}
+    assert {layer.compute_dtype for layer in gru.model.layers if layer.weights} == {"float32"}
