@@ -130,8 +130,6 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
     status = "FINISHED"
     try:
         if to_run:
-            # the closing report's imports, done on a thread while this process only waits
-            threading.Thread(target=_warm_up_report, name="rnnstudy-warm-up", daemon=True).start()
             _run_workers(session, pool, to_run, options.workers, _best(study), options.command, out)
     except Interrupted:
         status = "KILLED"
@@ -151,12 +149,6 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
     table = publish(spec, study, session.tracker, session.parent_id)
     print(f"\n{spec.name}: {counts}{_running_elsewhere(study)}\n{table}", file=out, flush=True)
     return study
-
-
-def _warm_up_report() -> None:
-    from rnnstudy import plots  # matplotlib
-
-    plots.warm_up()
 
 
 def _most_trials(spec: Study) -> int:

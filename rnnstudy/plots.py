@@ -83,14 +83,6 @@ OPTUNA_PLOTS = (
 )
 
 
-def warm_up() -> None:
-    """Import what :func:`optuna_page` uses (Optuna's importances import scikit-learn: a second
-    or more), so that a study's closing report does not wait for it."""
-    import optuna.importance  # noqa: F401
-    import optuna.visualization  # noqa: F401
-    import plotly.offline  # noqa: F401
-
-
 def optuna_page(study, path: Path, title: str = "") -> None:
     """Optuna's optimisation history, parallel coordinates, importances and contour in one
     self-contained HTML page (plotly.js inside, so it opens offline and in MLflow's viewer).
