@@ -26,6 +26,7 @@ import itertools
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -135,6 +136,13 @@ class Run:
     @property
     def epochs(self) -> int:
         return sum(t["epochs"] for t in self.trials)
+
+    @property
+    def outside_training_s(self) -> float:
+        """Wall time not spent in ``fit`` or the test evaluation: start-up, data, building,
+        logging, reports. Training is the same computation in every tool; its own run-to-run
+        variation (10-20 % here) would hide an overhead of a few percent."""
+        return self.wall_s - sum(t["fit_s"] + t["eval_s"] for t in self.trials)
 
 
 def plan(pruner: str, repeat: int) -> list[Run]:
@@ -342,6 +350,7 @@ def _rnnstudy_trials(folder: Path, workload: Workload, run: Run) -> tuple[list[d
                 "objective": trial.value if trial.value is not None else max(m.value for m in history),
                 "seconds": (logged.info.end_time - logged.info.start_time) / 1000,
                 "fit_s": logged.data.metrics.get("train_time_s", float("nan")),
+                "eval_s": logged.data.metrics.get("inference_time_s", float("nan")),
             }
         )
     parent = client.get_run(study.user_attrs["mlflow_parent_run_id"]).info.start_time / 1000
@@ -395,6 +404,22 @@ def report(workload: Workload, runs: list[Run]) -> None:
             + f"\n  CPU seconds: rnnstudy {reference.cpu_s:.1f}, bare {bare.cpu_s:.1f} "
             f"({100 * (reference.cpu_s / bare.cpu_s - 1):+.1f} %)"
         )
+
+        def outside(label: str) -> float:  # the median over the repeated runs
+            return statistics.median(r.outside_training_s for r in runs if r.label == label)
+
+        floor = outside(bare.label)
+        for label, name in (
+            (reference.label, ""),
+            ("rnnstudy float32, 1 worker, no artifacts", " without per-trial files"),
+        ):
+            if label in by:
+                extra = outside(label) - floor
+                print(
+                    f"  outside training (wall minus every fit and test evaluation), medians: rnnstudy{name} "
+                    f"{outside(label):.1f} s, bare {floor:.1f} s: overhead {extra:+.1f} s = "
+                    f"{100 * extra / bare.wall_s:+.1f} % of the bare study (goal < 3 %)"
+                )
         lean = by.get("rnnstudy float32, 1 worker, no artifacts")
         if lean:
             per_lean = sum(t["seconds"] for t in lean.trials) / n
@@ -541,7 +566,7 @@ def _bare(workload: Workload, run: Run, folder: Path) -> list[dict]:
         started = time.perf_counter()
         data = _data(workload, point)
         model = _model(workload, point, data.info)
-        history, fit_s, _ = _fit(workload, model, data)
+        history, fit_s, eval_s = _fit(workload, model, data)
         history = history.history
         trials.append(
             {
@@ -551,6 +576,7 @@ def _bare(workload: Workload, run: Run, folder: Path) -> list[dict]:
                 "objective": max(history["val_accuracy"]),
                 "seconds": time.perf_counter() - started,
                 "fit_s": fit_s,
+                "eval_s": eval_s,
             }
         )
     return trials
