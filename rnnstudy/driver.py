@@ -114,7 +114,8 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
             session.experiment_id, session.parent_id = _parent_run(session)
             lost = recover(session)
             to_run = plan(session.study, spec, points)
-        pool.go({"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}, to_run)
+        go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
+        pool.go(go, min(options.workers, to_run))
     finally:
         pool.dismiss()  # those not sent to work, and every one if the check failed
     study = session.study

@@ -40,9 +40,12 @@ class Pool:
             send.send(go)
 
     def go(self, go: dict[str, str], count: int) -> None:
-        """Send ``count`` waiting workers to work with ``go``; kill the others."""
+        """Have ``count`` workers at work with ``go``: the waiting ones first, new ones if too
+        few wait; kill the waiting ones left over."""
         for pid in self._waiting[:count]:
             self._orders[pid].send(go)
+        for _ in range(count - len(self._waiting)):
+            self.start(go)
         self._waiting = self._waiting[count:]
         self.dismiss()
 

@@ -65,3 +65,16 @@ def test_workers_beyond_the_trials_left_are_killed_and_the_rest_run_them(
     assert "0 trial(s) to run, 2 already done" in third.output
     assert [p.exitcode for p in started[3:]] == [-9, -9]
     assert multiprocessing.active_children() == []
+
+
+def test_too_few_waiting_workers_are_made_up_at_the_go(
+    plugin_dist, make_study, workdir, started, monkeypatch
+):
+    from rnnstudy import driver
+
+    monkeypatch.setattr(driver, "_most_trials", lambda spec: 0)  # none started before the check
+    result = optimize(make_study(STUDY.format(search={"units": [2, 4]})))
+
+    assert result.exit_code == 0, result.output
+    assert "2 trial(s) to run" in result.output and "2 complete" in result.output
+    assert [p.exitcode for p in started] == [worker.EXIT_DRAINED] * 2
