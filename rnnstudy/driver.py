@@ -115,9 +115,10 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
             lost = recover(session)
             to_run = plan(session.study, spec, points)
         go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
-        pool.go(go, min(options.workers, to_run))
-    finally:
-        pool.dismiss()  # those not sent to work, and every one if the check failed
+        pool.go(go, min(options.workers, to_run))  # the workers not needed are killed
+    except BaseException:
+        pool.close()  # the check or the set-up failed: every worker goes
+        raise
     study = session.study
     print(
         f"study {spec.name!r}: {to_run} trial(s) to run, {_count(study, DONE_STATES)} already done"
@@ -139,6 +140,7 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
         status = "FAILED"
         raise
     finally:
+        pool.close()
         _close_parent(session, status)
 
     # report: counts, then the study's table from what MLflow logged

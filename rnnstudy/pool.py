@@ -9,6 +9,7 @@ are left than workers) are killed before they have written anything.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from typing import Any
 
@@ -43,7 +44,8 @@ class Pool:
         """Have ``count`` workers at work with ``go``: the waiting ones first, new ones if too
         few wait; kill the waiting ones left over."""
         for pid in self._waiting[:count]:
-            self._orders[pid].send(go)
+            with contextlib.suppress(OSError):  # it died getting ready: reaped as a dead worker
+                self._orders[pid].send(go)
         for _ in range(count - len(self._waiting)):
             self.start(go)
         self._waiting = self._waiting[count:]
@@ -56,6 +58,18 @@ class Pool:
             self.procs[pid].join()
             self.remove(self.procs[pid])
         self._waiting = []
+
+    def close(self) -> None:
+        """End the pool: kill what still runs, free the event queue's semaphores now. The CLI
+        ends with ``os._exit``, which runs no finalizers: a queue left to them is reported
+        as leaked at exit."""
+        self.dismiss()
+        for proc in list(self.procs.values()):
+            proc.kill()
+            proc.join()
+            self.remove(proc)
+        self.events.close()
+        self.events = None  # the last reference: its locks unlink their semaphores
 
     def remove(self, proc) -> None:
         """Forget a worker that has ended."""

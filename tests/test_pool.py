@@ -78,3 +78,22 @@ def test_too_few_waiting_workers_are_made_up_at_the_go(
     assert result.exit_code == 0, result.output
     assert "2 trial(s) to run" in result.output and "2 complete" in result.output
     assert [p.exitcode for p in started] == [worker.EXIT_DRAINED] * 2
+
+
+def test_the_cli_ends_without_tensorflow_teardown_and_leaves_nothing_leaked(plugin_dist, make_study, workdir):
+    """The real command in its own process: it ends with os._exit, so the pool must free its
+    queue first (else multiprocessing's resource tracker reports leaked semaphores)."""
+    import subprocess
+    import sys
+
+    study = make_study(STUDY.format(search={"units": [2, 4]}))
+    done = subprocess.run(
+        [sys.executable, "-m", "rnnstudy", "optimize", str(study), "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert "2 complete" in done.stdout
+    assert "leaked" not in done.stderr and "Traceback" not in done.stderr, done.stderr
