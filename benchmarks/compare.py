@@ -198,7 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny settings: check every path")
     parser.add_argument("--only", help="comma-separated workload names (cnn, charrnn)")
-    parser.add_argument("--runs", help="comma-separated indexes into the run plan (0-10, then repeats)")
+    parser.add_argument("--runs", help="comma-separated indexes into the run plan (0-11, then repeats)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the compared runs (medians used)")
     parser.add_argument("--pruner", default="hyperband", help="pruner of the pruned runs (rnnstudy's names)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")

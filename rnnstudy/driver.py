@@ -51,7 +51,7 @@ class Options:
 
 
 class Interrupted(Exception):
-    """Ctrl-C: the study stopped cleanly and can be resumed."""
+    """Ctrl-C or SIGTERM: the study stopped cleanly and can be resumed."""
 
 
 @dataclass
@@ -158,7 +158,7 @@ def _most_trials(spec: Study) -> int:
     """An upper bound of the trials this run may start (0 when the study's space is wrong:
     validation will say what)."""
     if spec.sampler != "grid":
-        return spec.trials or 1
+        return spec.trials  # a sampling study must say how many (Study checks)
     try:
         return len(spec.grid_points[: spec.trials or None])
     except RnnstudyError:
@@ -346,7 +346,6 @@ def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, best, 
     ending: set[int] = set()  # workers that said they exit
     fatal: list[str] = []
     retries = 0
-    go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
 
     def drain(timeout: float) -> None:
         try:
@@ -392,7 +391,7 @@ def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, best, 
                 waiting = plan(study, session.spec, session.points)
             progress.total = progress.done + waiting + len(running)
         if not fatal and len(procs) < workers and _count(study, ("WAITING",)):
-            pool.start(go)  # recycled, or replacing one that died
+            pool.start()  # recycled, or replacing one that died
 
     with _signals_interrupt():
         try:

@@ -26,28 +26,30 @@ class Pool:
         self.procs: dict[int, Any] = {}  # pid -> process
         self._orders: dict[int, Any] = {}  # pid -> the sending end of its order pipe
         self._waiting: list[int] = []  # started, not told to go yet
+        self._go: dict[str, str] | None = None  # the study's MLflow ids, once the driver has them
 
-    def start(self, go: dict[str, str] | None = None) -> None:
-        """Start a worker: at work at once with ``go``, else ready and waiting for :meth:`go`."""
+    def start(self) -> None:
+        """Start a worker: at work at once after :meth:`go`, else ready and waiting for it."""
         receive, send = self._context.Pipe(duplex=False)
         proc = self._context.Process(target=worker.main, args=(self.config, self.events, receive))
         proc.start()
         receive.close()  # the worker's end
         self.procs[proc.pid] = proc
         self._orders[proc.pid] = send
-        if go is None:
+        if self._go is None:
             self._waiting.append(proc.pid)
         else:
-            send.send(go)
+            send.send(self._go)
 
     def go(self, go: dict[str, str], count: int) -> None:
         """Have ``count`` workers at work with ``go``: the waiting ones first, new ones if too
         few wait; kill the waiting ones left over."""
+        self._go = go
         for pid in self._waiting[:count]:
             with contextlib.suppress(OSError):  # it died getting ready: reaped as a dead worker
                 self._orders[pid].send(go)
         for _ in range(count - len(self._waiting)):
-            self.start(go)
+            self.start()
         self._waiting = self._waiting[count:]
         self.dismiss()
 
@@ -63,7 +65,7 @@ class Pool:
         """End the pool: kill what still runs, free the event queue's semaphores now. The CLI
         ends with ``os._exit``, which runs no finalizers: a queue left to them is reported
         as leaked at exit."""
-        self.dismiss()
+        self._waiting = []  # killed below with the rest
         for proc in list(self.procs.values()):
             proc.kill()
             proc.join()

@@ -39,7 +39,7 @@ def resolve(precision: str, *, cpu_flags: frozenset[str] | None = None, gpus: li
 
 
 def native_bf16(*, cpu_flags: frozenset[str] | None = None, gpus: list | None = None) -> bool:
-    """Whether the device that trains (the first GPU, else the CPU) has bfloat16 units."""
+    """Whether the devices that train (every visible GPU, else the CPU) have bfloat16 units."""
     gpus = _gpu_capabilities() if gpus is None else gpus
     if gpus:
         return all(tuple(c) >= GPU_BF16_CAPABILITY for c in gpus)
@@ -60,7 +60,7 @@ def recurrent(model) -> bool:
     """Whether ``model`` has recurrent layers (SimpleRNN, LSTM, GRU, wrapped or nested).
 
     ``auto`` trains these in float32: in BENCHMARKS.md (an AVX512_BF16 CPU) bfloat16 made the
-    char-RNN grid no faster and cost 0.6 points of its best accuracy.
+    char-RNN grid's fits slower (0.87×) and cost 0.6 points of its best accuracy.
     """
     import keras
 

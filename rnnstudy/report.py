@@ -82,6 +82,8 @@ def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> Study
             f"no study {name!r} in the MLflow store {redact(tracker.uri)}; studies there: "
             f"{', '.join(known) or 'none'} (pass --tracking-uri, or the study file)"
         )
+    if spec is not None:
+        return StudyFacts.of(spec)
     parents = [
         run
         for run in tracker.client.search_runs(
@@ -89,8 +91,6 @@ def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> Study
         )
         if TRIAL_TAG not in run.data.tags
     ]
-    if spec is not None:
-        return StudyFacts.of(spec)
     params = min(parents, key=lambda run: run.info.start_time).data.params if parents else {}
     searched = [k.removeprefix("search.") for k in params if k.startswith("search.")]
     if not searched and "points" in params:

@@ -26,7 +26,7 @@ from rnnstudy.urls import redact
 EXIT_RECYCLED = 0  # ran max_trials; there may be more to claim
 EXIT_FATAL = 2  # the study itself is wrong: stop every worker
 EXIT_DRAINED = 3  # nothing left to claim
-EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; the running trial was marked
+EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; a running trial was marked (none before the go)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ def started(monkeypatch):
     procs = []
     start = Pool.start
 
-    def spy(self, go=None):
-        start(self, go)
+    def spy(self):
+        start(self)
         procs.append(list(self.procs.values())[-1])
 
     monkeypatch.setattr(Pool, "start", spy)

@@ -64,10 +64,6 @@ def test_the_next_trial_gets_its_own_precision_not_the_last_ones(plugin_dist):
     assert {layer.compute_dtype for layer in built.model.layers if layer.weights} == {"float32"}
 
 
-def test_auto_builds_under_what_this_machine_resolves_to(plugin_dist):
-    assert _built(plugin_dist, "auto").precision == precision.resolve("auto")
-
-
 def test_an_unknown_precision_names_the_allowed_ones(plugin_dist):
     with pytest.raises(SearchSpaceError, match="precision='float16'.*mixed_bfloat16"):
         _built(plugin_dist, "float16")

@@ -129,7 +129,6 @@ def test_mlflow_ui_shows_the_study_and_its_trial_runs(tiny_study, tmp_path):
                 browser.close()
     finally:
         server.stop()
-    assert server.process.returncode is not None
 
 
 def test_optuna_dashboard_serves_the_study(tiny_study, tmp_path):
