@@ -101,7 +101,7 @@ def optimize(
     study_file, workers, storage, tracking_uri, epochs, trials, subset, values, data_dir, trials_per_worker
 ) -> None:
     """Run STUDY_FILE's search; every trial is logged to MLflow. Run again to resume."""
-    from rnnstudy.driver import Options
+    from rnnstudy.driver import RunOptions
     from rnnstudy.driver import optimize as run
 
     for flag, value in (
@@ -116,7 +116,7 @@ def optimize(
         overrides["epochs"] = epochs
     if subset is not None:
         overrides["subset"] = subset
-    options = Options(
+    options = RunOptions(
         storage_url=storage,
         tracking_uri=tracking_uri,
         workers=workers,
@@ -179,7 +179,7 @@ def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out
     if frame.empty:
         raise reporting.ReportError(f"study {name!r} has no trial runs yet; run `rnnstudy optimize` first")
     optuna_study, why_not = reporting.optuna_study(storage, name)
-    options = reporting.Options(metric, last, tuple(pivot) if pivot else None, value, stable)
+    options = reporting.ReportOptions(metric, last, tuple(pivot) if pivot else None, value, stable)
     folder = Path(out) if out else Path("reports") / name
     result, files = reporting.write_all(folder, frame, facts, tracker, optuna_study, options)
     click.echo(result.text())

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import queue as queue_module
 import signal
 import sys
 import threading
@@ -23,22 +21,23 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from rnnstudy import worker
+from rnnstudy import optuna_internals, supervisor, worker
 from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.messages import TrialEnded
+from rnnstudy.outcome import DONE_STATES, Ending, Outcome, end_trial
 from rnnstudy.pool import Pool
 from rnnstudy.registry import KINDS, Registry, default_registry
 from rnnstudy.study import Study, load_study
+from rnnstudy.supervisor import Supervisor
 from rnnstudy.urls import redact
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
-DONE_STATES = ("COMPLETE", "PRUNED")
-MAX_RETRIES = 10  # points of dead workers run again, up to this many times per invocation
-STOP_SECONDS = 60  # how long interrupted workers get to mark their trials
+STOP_SECONDS = 60  # how long interrupted workers get to end their trials
 
 
 @dataclass
-class Options:
+class RunOptions:
     """How to run a study (not what it searches)."""
 
     storage_url: str | None = None
@@ -72,8 +71,22 @@ class Session:
 
         return study_lock(self.storage_url, self.storage, self.spec.name)
 
+    def end(self, number: int, ending: Ending) -> None:
+        """End a trial that its worker could not end (it died, or was stopped first)."""
+        trial = self.study.get_trials(deepcopy=False)[number]
+        if trial.state.is_finished():
+            return
+        runs = self.tracker.open_trial_runs(self.experiment_id, self.parent_id, number)
+        end_trial(self.study, number, ending, tracker=self.tracker, run_ids=runs)
 
-def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
+    def replan(self) -> int:
+        """Recover stale trials and enqueue what has no trial; return how many wait."""
+        with self.lock():
+            recover(self)
+            return plan(self.study, self.spec, self.points)
+
+
+def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None):
     """Run a study file to the end of its budget; return the Optuna study."""
     from rnnstudy import backend
     from rnnstudy.storage import default_storage_url, open_storage
@@ -132,7 +145,7 @@ def optimize(study_path: str, options: Options, *, out: TextIO | None = None):
     status = "FINISHED"
     try:
         if to_run:
-            _run_workers(session, pool, to_run, options.workers, _best(study), options.command, out)
+            _run_workers(session, pool, to_run, options.workers, options.command, out)
     except Interrupted:
         status = "KILLED"
         raise
@@ -165,7 +178,7 @@ def _most_trials(spec: Study) -> int:
         return 0
 
 
-def _check_options(options: Options, storage_url: str) -> None:
+def _check_options(options: RunOptions, storage_url: str) -> None:
     from rnnstudy.storage import is_sqlite
 
     if options.workers < 1:
@@ -278,7 +291,7 @@ def recover(session: Session) -> int:
 
     lost = stale(session.study)
     for trial, reason in lost:
-        fail_trial(session, trial.number, reason)
+        session.end(trial.number, Ending(Outcome.LOST, reason=reason))
     return len(lost)
 
 
@@ -301,7 +314,7 @@ def plan(study, spec: Study, points: list[dict] | None) -> int:
     if points is None:
         pending = [{} for _ in range(max(spec.trials - len(trials), 0))]
     else:
-        taken = Counter(_key(t.system_attrs.get("fixed_params", t.params)) for t in trials)
+        taken = Counter(_key(optuna_internals.enqueued_point(t) or t.params) for t in trials)
         pending = [p for p in points[: spec.trials or len(points)] if not taken[_key(p)]]
     for point in pending:
         study.enqueue_trial(point)
@@ -312,108 +325,63 @@ def _key(point: dict) -> str:
     return json.dumps(point, sort_keys=True, default=str)
 
 
-def fail_trial(session: Session, number: int, reason: str) -> None:
-    """Mark a trial whose worker is gone FAIL in Optuna, with the reason, and KILLED in MLflow."""
-    from optuna.trial import TrialState
+def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, command, out) -> None:
+    """Keep up to ``workers`` processes busy while trials wait; show their progress.
 
-    study = session.study
-    trial = study.get_trials(deepcopy=False)[number]
-    if trial.state.is_finished():
-        return
-    study._storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
-    study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
-    tracker = session.tracker
-    for run_id in tracker.open_trial_runs(session.experiment_id, session.parent_id, number):
-        tracker.set_tags(run_id, {"rnnstudy.state": "FAILED", "rnnstudy.error": reason})
-        tracker.finish(run_id, "KILLED")
-
-
-def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, best, command, out) -> None:
-    """Keep up to ``workers`` processes busy while trials wait; print their progress.
-
-    The pool's workers are already at work. A worker that dies has its trial marked failed and
-    its point enqueued again. Ctrl-C (or SIGTERM, as a cluster scheduler sends) stops every
-    worker; each marks its running trial.
+    The pool's workers are already at work. The supervisor decides what a worker's message or
+    end means (rnnstudy.supervisor); this loop only carries its actions out. Ctrl-C (or
+    SIGTERM, as a cluster scheduler sends) stops every worker; each ends its running trial.
     """
     from rnnstudy.progress import Progress
 
-    study = session.study
-    events, procs = pool.events, pool.procs
+    spec = session.spec
     progress = Progress(
-        to_run, session.spec.objective, session.spec.direction, workers=workers, best=best, out=out
+        to_run, spec.objective, spec.direction, workers=workers, best=best_trial(session.study), out=out
     )
-    running: dict[int, int] = {}  # worker pid -> trial number
-    ending: set[int] = set()  # workers that said they exit
-    fatal: list[str] = []
-    retries = 0
+    boss = Supervisor(workers)
 
-    def drain(timeout: float) -> None:
-        try:
-            event = events.get(timeout=timeout)
-            while True:
-                dispatch(event)
-                event = events.get_nowait()
-        except queue_module.Empty:
-            pass
+    def carry_out(actions: list[supervisor.Action]) -> None:
+        for action in actions:
+            if isinstance(action, supervisor.LoseTrial):
+                session.end(action.trial, Ending(Outcome.LOST, reason=action.reason))
+                progress.handle(TrialEnded(action.trial, Outcome.LOST, reason=action.reason))
+            elif isinstance(action, supervisor.InterruptTrial):
+                session.end(action.trial, Ending(Outcome.INTERRUPTED, reason=worker.INTERRUPTED))
+            elif isinstance(action, supervisor.Replan):
+                progress.replanned(session.replan() + len(boss.running))
+            elif isinstance(action, supervisor.StartWorker) and _count(session.study, ("WAITING",)):
+                pool.start()
+            elif isinstance(action, supervisor.InterruptWorkers):
+                pool.interrupt()
 
-    def dispatch(event: dict) -> None:
-        kind = event.get("event")
-        if kind == "claimed":
-            running[event["pid"]] = event["trial"]
-        elif kind == "trial_end":
-            for pid in [p for p, n in running.items() if n == event["trial"]]:
-                del running[pid]
-        elif kind == "exit":
-            ending.add(event["pid"])
-        elif kind == "fatal":
-            fatal.append(event["message"])
-            for proc in procs.values():
-                _interrupt(proc)
-        progress.handle(event)
-
-    def reap(proc) -> None:
-        """A worker ended: fail its trial if it died, start another if trials wait."""
-        nonlocal retries
-        proc.join()
-        drain(0.05)
-        pool.remove(proc)
-        ending.discard(proc.pid)
-        number = running.pop(proc.pid, None)
-        died = proc.exitcode not in (worker.EXIT_RECYCLED, worker.EXIT_DRAINED)
-        if died and number is not None:
-            reason = f"worker process died (exit code {proc.exitcode})"
-            fail_trial(session, number, reason)
-            progress.handle({"event": "trial_end", "trial": number, "state": "FAIL", "reason": reason})
-        if died and not fatal and retries < MAX_RETRIES:
-            retries += 1
-            with session.lock():
-                recover(session)
-                waiting = plan(study, session.spec, session.points)
-            progress.total = progress.done + waiting + len(running)
-        if not fatal and len(procs) < workers and _count(study, ("WAITING",)):
-            pool.start()  # recycled, or replacing one that died
+    def receive(timeout: float) -> None:
+        for message in pool.messages(timeout):
+            progress.handle(message)
+            carry_out(boss.on_message(message))
 
     with _signals_interrupt():
         try:
-            while procs:
-                drain(0.3)
-                for proc in [p for p in procs.values() if p.pid in ending or not p.is_alive()]:
-                    reap(proc)
+            while pool.procs:
+                receive(0.3)
+                ended = pool.ended(boss.exiting)
+                if ended:
+                    receive(0.05)  # what they sent last comes before their end is judged
+                for proc in ended:
+                    carry_out(boss.on_worker_end(proc.pid, proc.exitcode, len(pool.procs)))
         except KeyboardInterrupt:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
-            _stop(procs.values())
-            drain(0.2)
-            for number in running.values():
-                fail_trial(session, number, "interrupted (Ctrl-C or SIGTERM)")
+            pool.stop(STOP_SECONDS)
+            receive(0.2)
+            carry_out(boss.on_interrupt())
             progress.close()
             resume = f": {redact(command)}" if command else ""
             raise Interrupted(
-                f"interrupted: {_count(study, DONE_STATES)} trial(s) done, the running ones marked "
-                f"failed; to resume, run the same command again{resume}"
+                f"interrupted: {_count(session.study, DONE_STATES)} trial(s) done, the running ones "
+                f"ended; to resume, run the same command again{resume}"
             ) from None
     progress.close()
-    if fatal:
-        raise RnnstudyError(fatal[0])
+    if boss.fatal:
+        raise RnnstudyError(boss.fatal)
 
 
 @contextlib.contextmanager
@@ -432,31 +400,13 @@ def _signals_interrupt():
             signal.signal(number, handler)
 
 
-def _interrupt(proc) -> None:
-    if proc.is_alive():
-        os.kill(proc.pid, signal.SIGINT)
-
-
-def _stop(procs) -> None:
-    """Interrupt every worker (Ctrl-C may have reached only the driver), let each mark its
-    trial, and end those that do not stop in time."""
-    procs = list(procs)
-    for proc in procs:
-        _interrupt(proc)
-    for proc in procs:
-        proc.join(timeout=STOP_SECONDS)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
-
-
 def _close_parent(session: Session, status: str) -> None:
     """Log the study's counts to its parent run, and end it unless other processes still run
     trials of the study."""
     study, tracker = session.study, session.tracker
     if study is None:
         return
-    best = _best(study)
+    best = best_trial(study)
     metrics = {
         "trials_complete": _count(study, ("COMPLETE",)),
         "trials_pruned": _count(study, ("PRUNED",)),
@@ -475,7 +425,8 @@ def _running_elsewhere(study) -> str:
     return f", {running} running in other processes" if running else ""
 
 
-def _best(study) -> tuple[int, float] | None:
+def best_trial(study) -> tuple[int, float] | None:
+    """The study's best trial so far, as (number, value), or None."""
     try:
         trial = study.best_trial
     except ValueError:

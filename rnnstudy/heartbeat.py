@@ -16,6 +16,8 @@ import threading
 import time
 from pathlib import Path
 
+from rnnstudy import optuna_internals
+
 ATTR = "rnnstudy.heartbeat"
 INTERVAL_ENV = "RNNSTUDY_HEARTBEAT_SECONDS"
 DEFAULT_INTERVAL = 15.0
@@ -39,9 +41,9 @@ def machine() -> str:
 class Heartbeat:
     """Beats for one trial while the ``with`` block runs; the first beat before it starts."""
 
-    def __init__(self, study, trial_id: int, every: float | None = None) -> None:
-        self.storage = study._storage  # the study's own storage; Optuna has no public getter
-        self.trial_id = trial_id
+    def __init__(self, study, number: int, every: float | None = None) -> None:
+        self.study = study
+        self.number = number
         self.every = every or interval()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rnnstudy-heartbeat", daemon=True)
@@ -64,7 +66,7 @@ class Heartbeat:
             "time": time.time(),
             "every": self.every,
         }
-        self.storage.set_trial_system_attr(self.trial_id, ATTR, beat)
+        optuna_internals.set_system_attr(self.study, self.number, ATTR, beat)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):

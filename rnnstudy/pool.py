@@ -11,6 +11,10 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import queue as queue_module
+import signal
+from collections.abc import Iterator
 from typing import Any
 
 from rnnstudy import worker
@@ -72,6 +76,42 @@ class Pool:
             self.remove(proc)
         self.events.close()
         self.events = None  # the last reference: its locks unlink their semaphores
+
+    def messages(self, timeout: float) -> Iterator:
+        """The workers' messages: waits up to ``timeout`` for the first, then takes what is there."""
+        try:
+            message = self.events.get(timeout=timeout)
+            while True:
+                yield message
+                message = self.events.get_nowait()
+        except queue_module.Empty:
+            return
+
+    def ended(self, exiting: set[int]) -> list:
+        """The workers that have ended (or said they exit), joined and forgotten."""
+        done = [p for p in self.procs.values() if p.pid in exiting or not p.is_alive()]
+        for proc in done:
+            proc.join()
+            self.remove(proc)
+        return done
+
+    def interrupt(self) -> None:
+        """Ask every worker to stop: each ends its running trial INTERRUPTED."""
+        for proc in self.procs.values():
+            if proc.is_alive():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGINT)
+
+    def stop(self, seconds: float) -> None:
+        """Interrupt every worker (Ctrl-C may have reached only the driver), give them
+        ``seconds`` to end their trials, and kill those still running."""
+        self.interrupt()
+        for proc in list(self.procs.values()):
+            proc.join(timeout=seconds)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+            self.remove(proc)
 
     def remove(self, proc) -> None:
         """Forget a worker that has ended."""

@@ -13,6 +13,9 @@ import sys
 import time
 from typing import TextIO
 
+from rnnstudy.direction import better, lower_is_better
+from rnnstudy.messages import EpochEnded, Message, TrialEnded, TrialStarted
+
 
 def _format(value) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
@@ -51,16 +54,19 @@ class Progress:
         self._status = ""
         self._status_trial: int | None = None
 
-    def handle(self, event: dict) -> None:
-        kind = event.get("event")
-        if kind == "trial_start":
-            self.running[event["trial"]] = [time.monotonic(), 0, event.get("epochs") or 0]
-            params = " ".join(f"{k}={v}" for k, v in event["params"].items())
-            self._line(f"trial #{event['trial']} started ({self.done + 1}/{self.total}) {params}")
-        elif kind == "epoch":
-            self._epoch(event)
-        elif kind == "trial_end":
-            self._trial_end(event)
+    def handle(self, message: Message) -> None:
+        if isinstance(message, TrialStarted):
+            self.running[message.trial] = [time.monotonic(), 0, message.epochs]
+            params = " ".join(f"{k}={v}" for k, v in message.params.items())
+            self._line(f"trial #{message.trial} started ({self.done + 1}/{self.total}) {params}")
+        elif isinstance(message, EpochEnded):
+            self._epoch(message)
+        elif isinstance(message, TrialEnded):
+            self._trial_end(message)
+
+    def replanned(self, remaining: int) -> None:
+        """The study was planned again (a worker died): ``remaining`` trials wait or run."""
+        self.total = self.done + remaining
 
     def close(self) -> None:
         self._clear()
@@ -72,44 +78,46 @@ class Progress:
             self.out.flush()
         self._status, self._status_trial = "", None
 
-    def _epoch(self, event: dict) -> None:
-        if event["trial"] in self.running:
-            self.running[event["trial"]][1:] = [event["epoch"], event["epochs"]]
-        logs = event["logs"]
+    def _epoch(self, message: EpochEnded) -> None:
+        if message.trial in self.running:
+            self.running[message.trial][1:] = [message.epoch, message.epochs]
+        logs = message.logs
         shown = self.objective if self.objective in logs else next(iter(logs), None)
         metric = f" {shown} {_format(logs[shown])}" if shown else ""
         text = (
-            f"[{self.done}/{self.total} done] trial #{event['trial']} epoch {event['epoch']}/{event['epochs']}"
+            f"[{self.done}/{self.total} done] trial #{message.trial} epoch {message.epoch}/{message.epochs}"
             f"{metric} | best {self._best_text()} | {self._eta()}"
         )
         if self.tty:
             self._status = text[: self._width() - 1]  # a wrapped line could not be redrawn in place
-            self._status_trial = event["trial"]
+            self._status_trial = message.trial
             self.out.write("\r\x1b[2K" + self._status)
             self.out.flush()
-        elif event["epoch"] in (1, event["epochs"]) or time.monotonic() - self._last_epoch_line >= self.every:
+        elif message.epoch in (1, message.epochs) or time.monotonic() - self._last_epoch_line >= self.every:
             self._last_epoch_line = time.monotonic()
             self._line(text)
 
-    def _trial_end(self, event: dict) -> None:
-        self.running.pop(event["trial"], None)
-        if self._status_trial == event["trial"]:  # its epochs are over: no stale status below
+    def _trial_end(self, message: TrialEnded) -> None:
+        self.running.pop(message.trial, None)
+        if self._status_trial == message.trial:  # its epochs are over: no stale status below
             self._clear()
         self.done += 1
-        if "seconds" in event:
-            self.durations.append(event["seconds"])
-        value = event.get("value")
+        if message.seconds is not None:
+            self.durations.append(message.seconds)
+        value = message.value
         if value is not None and (self.best is None or self._better(value, self.best[1])):
-            self.best = (event["trial"], value)
-        result = f"{self.objective}={_format(value)}" if value is not None else event.get("reason", "")
-        took = f" in {_duration(event['seconds'])}" if "seconds" in event else ""
+            self.best = (message.trial, value)
+        result = f"{self.objective}={_format(value)}" if value is not None else message.reason
+        took = f" in {_duration(message.seconds)}" if message.seconds is not None else ""
         self._line(
-            f"trial #{event['trial']} {event['state']} ({self.done}/{self.total}) {result}{took}"
+            f"trial #{message.trial} {message.outcome.name} ({self.done}/{self.total}) {result}{took}"
             f" | best {self._best_text()} | {self._eta()}"
         )
 
     def _better(self, a: float, b: float) -> bool:
-        return a > b if self.direction == "maximize" else a < b
+        return better(
+            a, b, lower_is_better(self.objective, objective=self.objective, direction=self.direction)
+        )
 
     def _best_text(self) -> str:
         return "-" if self.best is None else f"#{self.best[0]} {_format(self.best[1])}"

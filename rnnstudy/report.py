@@ -3,7 +3,8 @@
 Everything comes from the MLflow tracking store (and the Optuna storage for Optuna's plots),
 so a report works for a study that another machine ran:
 
-- :func:`trials_frame`: one row per trial run, what a study file's ``report(frame)`` receives;
+- :func:`trials_frame`: one row per trial run; :func:`completed` keeps the finished ones, which
+  is what a study file's ``report(frame)`` receives;
 - :func:`build`: the seeds' table — the searched hyperparameters, then parameter count,
   training and inference time, overfit, the final and best value of a metric and its mean
   and spread (max − min) over the last N epochs — with seed 003's pivot of a two-parameter
@@ -26,9 +27,11 @@ from typing import Any
 
 import pandas as pd
 
+from rnnstudy.direction import lower_is_better
 from rnnstudy.errors import RnnstudyError
+from rnnstudy.outcome import STATE_TAG, Outcome
 from rnnstudy.study import Study
-from rnnstudy.tracking import STATE_TAG, STUDY_TAG, TRIAL_TAG, Tracker
+from rnnstudy.tracking import STUDY_TAG, TRIAL_TAG, Tracker
 from rnnstudy.urls import redact
 
 DEFAULT_LAST = 5  # epochs averaged when the study does not score by a window of its own
@@ -143,6 +146,14 @@ def trials_frame(tracker: Tracker, study: Study | str) -> pd.DataFrame:
     return frame
 
 
+def completed(frame: pd.DataFrame) -> pd.DataFrame:
+    """The trials of ``frame`` that finished and were scored (state COMPLETE): what a study
+    file's ``report(frame)`` gets, so it needs no filter of its own. Same columns, oldest first."""
+    if frame.empty:
+        return frame
+    return frame[frame["state"] == Outcome.COMPLETE.tag].reset_index(drop=True)
+
+
 def histories(tracker: Tracker, frame: pd.DataFrame, metrics: list[str]) -> dict[int, pd.DataFrame]:
     """Each trial's per-epoch values of ``metrics`` (index: epoch from 1), by trial number."""
     found = {}
@@ -161,7 +172,7 @@ def histories(tracker: Tracker, frame: pd.DataFrame, metrics: list[str]) -> dict
 
 
 @dataclass
-class Options:
+class ReportOptions:
     """How to cut the table; every None takes the study's own choice.
 
     Args:
@@ -228,7 +239,7 @@ class Report:
 
 
 def build(
-    frame: pd.DataFrame, history: dict[int, pd.DataFrame], facts: StudyFacts, options: Options
+    frame: pd.DataFrame, history: dict[int, pd.DataFrame], facts: StudyFacts, options: ReportOptions
 ) -> Report:
     """The report of a study from its trials frame and per-epoch history."""
     metric = options.metric or facts.objective
@@ -239,7 +250,8 @@ def build(
     if options.metric and history and metric not in logged:
         raise ReportError(f"--metric {metric!r} was not logged every epoch; logged: {', '.join(logged)}")
     searched = facts.searched or _varying(frame)
-    full = table(frame, history, searched, metric, last, lower_is_better=_lower(metric, facts))
+    lower = lower_is_better(metric, objective=facts.objective, direction=facts.direction)
+    full = table(frame, history, searched, metric, last, lower_is_better=lower)
     shown, notes = full, []
     skipped = _skipped(frame)
     if skipped:
@@ -253,7 +265,7 @@ def build(
             f"stable (max - min of {metric} over the last {last} epochs < {options.stable}): "
             f"{len(shown)} of {len(full)} trials"
         )
-    best = _best(shown, searched, options.value, facts.direction)
+    best = _best_line(shown, searched, options.value, facts)
     if best:
         notes.append(("best stable: " if options.stable is not None else "best: ") + best)
     axes = options.pivot or _grid_axes(full, searched, facts)
@@ -262,7 +274,7 @@ def build(
     extra = None
     if facts.report is not None:
         try:
-            result = facts.report(frame)
+            result = facts.report(completed(frame))
         except Exception as exc:  # the study file's own code: say so, keep the rest of the report
             result = f"the study file's report(frame) failed: {type(exc).__name__}: {exc}"
         extra = _formatted(result).to_string() if isinstance(result, pd.DataFrame) else str(result)
@@ -284,7 +296,7 @@ def table(
 ) -> pd.DataFrame:
     """Finished trials: searched values, size, times, overfit, then the metric's final, best,
     mean and spread (max − min) over the last ``last`` epochs, the test accuracy and the objective."""
-    done = frame[frame["state"] == "COMPLETE"] if not frame.empty else frame
+    done = completed(frame)
     if done.empty:
         return pd.DataFrame(columns=["trial"]).set_index("trial")
     out = done[["trial", *[c for c in searched if c in done]]].copy()
@@ -340,7 +352,7 @@ def per_model(
 ) -> pd.DataFrame | str:
     """A study file's table: the finished trials of ``frame`` in its order, indexed "model" by
     ``label(row)``, with ``columns`` (logged name -> header); a line while none has finished."""
-    done = frame[frame["state"] == "COMPLETE"]
+    done = completed(frame)
     if done.empty:
         return "no finished trials yet"
     models = done.apply(label, axis=1).rename("model")
@@ -369,7 +381,9 @@ def optuna_study(storage_url: str | None, name: str):
 # --- logged on the parent run --------------------------------------------------------------
 
 
-def publish(spec: Study, study, tracker: Tracker, parent_run_id: str, options: Options | None = None) -> str:
+def publish(
+    spec: Study, study, tracker: Tracker, parent_run_id: str, options: ReportOptions | None = None
+) -> str:
     """Make the report and the pictures, log them on the parent run, return the report's text.
 
     Called at the end of every ``rnnstudy optimize``, so a resumed study's files are remade.
@@ -379,21 +393,21 @@ def publish(spec: Study, study, tracker: Tracker, parent_run_id: str, options: O
     if frame.empty:
         return "no trials yet"
     with tempfile.TemporaryDirectory(prefix="rnnstudy-report-") as tmp:
-        report, files = write_all(Path(tmp), frame, facts, tracker, study, options or Options())
+        report, files = write_all(Path(tmp), frame, facts, tracker, study, options or ReportOptions())
         tracker.client.log_artifacts(parent_run_id, tmp, artifact_path=REPORT_ARTIFACTS)
     names = ", ".join(p.name for p in files)
     return f"{report.text()}\n\nlogged on the study's parent run under {REPORT_ARTIFACTS}/: {names}"
 
 
 def write_all(
-    folder: Path, frame, facts: StudyFacts, tracker: Tracker, study, options: Options
+    folder: Path, frame, facts: StudyFacts, tracker: Tracker, study, options: ReportOptions
 ) -> tuple[Report, list[Path]]:
     """The report's files and pictures in ``folder``: table.csv, report.md, pivot.csv,
     curves.png (every trial against epoch) and optuna.html (``study`` None leaves it out)."""
     from rnnstudy import plots
 
     metric = options.metric or facts.objective
-    ran = frame[frame["state"].isin(("COMPLETE", "PRUNED"))]
+    ran = frame[frame["state"].isin((Outcome.COMPLETE.tag, Outcome.PRUNED.tag))]
     history = histories(tracker, ran, [*CURVE_METRICS, metric])
     report = build(frame, history, facts, options)
     for stale in OUTPUTS:  # a pivot or a plot from an earlier report must not linger
@@ -477,16 +491,12 @@ def _cell(column: Any, value: Any) -> str:
     return f"{value:.4g}" if abs(value) >= 1000 else f"{value:.4f}"
 
 
-def _lower(metric: str, facts: StudyFacts) -> bool:
-    if metric == facts.objective:
-        return facts.direction == "minimize"
-    return "loss" in metric
-
-
-def _best(shown: pd.DataFrame, searched: list[str], value: str, direction: str) -> str:
+def _best_line(shown: pd.DataFrame, searched: list[str], value: str, facts: StudyFacts) -> str:
+    """The best trial by ``value``, with its searched values, as one line."""
     if shown.empty or value not in shown or shown[value].isna().all():
         return ""
-    trial = shown[value].idxmin() if direction == "minimize" else shown[value].idxmax()
+    lower = lower_is_better(value, objective=facts.objective, direction=facts.direction)
+    trial = shown[value].idxmin() if lower else shown[value].idxmax()
     values = [f"{k}={shown.at[trial, k]}" for k in searched if k in shown]
     return " ".join([f"trial #{trial}", *values, f"{value} {_cell(value, shown.at[trial, value])}"])
 

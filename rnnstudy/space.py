@@ -32,9 +32,6 @@ class Int:
     def values(self) -> list[int]:
         return list(range(self.low, self.high + 1, self.step))
 
-    def bounds(self) -> tuple[Any, Any]:
-        return self.low, self.high
-
     def suggest(self, trial, name: str) -> int:
         return trial.suggest_int(name, self.low, self.high, step=self.step, log=self.log)
 
@@ -61,9 +58,6 @@ class Float:
     def values(self) -> list[float]:
         raise SearchSpaceError("a Float range cannot be enumerated for a grid; give a list of values instead")
 
-    def bounds(self) -> tuple[Any, Any]:
-        return self.low, self.high
-
     def suggest(self, trial, name: str) -> float:
         return trial.suggest_float(name, self.low, self.high, step=self.step, log=self.log)
 
@@ -86,10 +80,6 @@ class Choice:
 
     def values(self) -> list:
         return list(self.options)
-
-    def bounds(self) -> tuple[Any, Any]:
-        numbers = [v for v in self.options if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        return (min(numbers), max(numbers)) if len(numbers) == len(self.options) else (None, None)
 
     def suggest(self, trial, name: str):
         return trial.suggest_categorical(name, list(self.options))

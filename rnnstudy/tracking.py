@@ -29,7 +29,6 @@ from rnnstudy.urls import redact
 STORE = Path("mlruns")
 STUDY_TAG = "rnnstudy.study"
 TRIAL_TAG = "rnnstudy.trial"
-STATE_TAG = "rnnstudy.state"
 MAX_PARAM_LENGTH = 500
 ONE_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 

@@ -20,14 +20,16 @@ from typing import Any
 import keras
 import numpy as np
 
-from rnnstudy import precision
+from rnnstudy import plugins, precision
 from rnnstudy.data import Data
+from rnnstudy.direction import best, lower_is_better
 from rnnstudy.errors import RnnstudyError
 from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.messages import EpochEnded, Message, TrialStarted
 from rnnstudy.registry import KINDS, Plugin, Registry
 from rnnstudy.study import Study
 
-Events = Callable[[dict], None]
+Send = Callable[[Message], None]
 
 OVERFIT = "overfit_pct = 100 × (train accuracy − validation accuracy) at the last epoch"
 
@@ -42,7 +44,7 @@ class Built:
 
     plugins: dict[str, Plugin]
     data: Data
-    hypermodel: Any
+    hypermodel: plugins.Hypermodel
     model: Any
     precision: str = "float32"  # the Keras dtype policy the model was built under
 
@@ -53,11 +55,11 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
     A dry run of this, with no Optuna trial, is how a study is validated before it starts.
     """
     # plugins: which ones are themselves hyperparameters, fixed or searched by the study
-    plugins = {}
+    chosen = {}
     with hp.owned_by("rnnstudy"):
         for kind in KINDS:
             names = [p.name for p in registry.all() if p.kind == kind]
-            plugins[kind] = registry.get(kind, hp.Choice(kind, names or [""]))
+            chosen[kind] = registry.get(kind, hp.Choice(kind, names or [""]))
         hp.Int("epochs", 1, 10**6, default=10)
         hp.Int("batch_size", 1, 10**6, default=32)
         seed = hp.Int("seed", 0, 2**31 - 1, default=0)
@@ -67,8 +69,8 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
         hp.Boolean("artifacts", default=True)  # False: metrics only, no files (the fastest sweeps)
 
     # data: the plugin caches its files; only the slicing is per trial
-    with hp.owned_by(f"dataset {plugins['dataset'].name!r}"), _stdout_kept_unless_it_fails():
-        data = plugins["dataset"].obj(hp, data_dir=data_dir)
+    with hp.owned_by(f"dataset {chosen['dataset'].name!r}"), _stdout_kept_unless_it_fails():
+        data = chosen["dataset"].obj(hp, data_dir=data_dir)
     if train_samples:
         data = data.sample_train(train_samples, seed)
     if subset:
@@ -76,25 +78,24 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
 
     # model: a Keras Tuner hypermodel (or build function) made for this data
     policy = precision.apply(wanted_precision)  # before the model: layers take the policy when made
-    hypermodel, model = _model(plugins["model"], data, hp, seed)
+    hypermodel, model = _model(chosen["model"], data, hp, seed)
     if wanted_precision == "auto" and policy != "float32" and precision.recurrent(model):
         policy = precision.apply("float32")  # see precision.recurrent: bf16 RNNs lose here
-        hypermodel, model = _model(plugins["model"], data, hp, seed)
-    with hp.owned_by(f"optimizer {plugins['optimizer'].name!r}"):
-        optimizer = plugins["optimizer"].obj(hp)
+        hypermodel, model = _model(chosen["model"], data, hp, seed)
+    with hp.owned_by(f"optimizer {chosen['optimizer'].name!r}"):
+        optimizer = chosen["optimizer"].obj(hp)
     if isinstance(model, keras.Model):
-        extra = getattr(hypermodel, "metrics", None)  # a model may log more, e.g. perplexity
-        metrics = ["accuracy", *(extra() if extra else [])]
+        metrics = ["accuracy", *hypermodel.metrics()]  # a model may log more, e.g. perplexity
         model.compile(optimizer=optimizer, loss=data.info["loss"], metrics=metrics)
-    return Built(plugins, data, hypermodel, model, policy)
+    return Built(chosen, data, hypermodel, model, policy)
 
 
 def _model(plugin: Plugin, data: Data, hp: HyperParameters, seed: int):
     """The plugin's hypermodel for this data, and the model it builds from ``seed``."""
     keras.utils.set_random_seed(seed)
     with hp.owned_by(f"model {plugin.name!r}"):
-        hypermodel = plugin.obj(data.info)
-        return hypermodel, hypermodel.build(hp) if hasattr(hypermodel, "build") else hypermodel(hp)
+        hypermodel = plugins.hypermodel(plugin.obj, data.info)
+        return hypermodel, hypermodel.build(hp)
 
 
 @contextlib.contextmanager
@@ -107,7 +108,11 @@ def _stdout_kept_unless_it_fails():
 
 
 class TrialRunner:
-    """Runs trials in one worker process; holds what the trials of a study share."""
+    """Runs trials in one worker process; holds what the trials of a study share.
+
+    It trains and logs; how a trial ends (its MLflow run's status, the Optuna state) is
+    rnnstudy.outcome's to write, by whoever catches what :meth:`train` raises.
+    """
 
     def __init__(
         self,
@@ -117,7 +122,7 @@ class TrialRunner:
         experiment_id: str,
         parent_run_id: str,
         data_dir: str | None = None,
-        events: Events | None = None,
+        send: Send | None = None,
     ) -> None:
         self.study = study
         self.registry = registry
@@ -125,19 +130,10 @@ class TrialRunner:
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
         self.data_dir = data_dir
-        self.events = events or (lambda event: None)
+        self.send = send or (lambda message: None)
 
-    def run(self, trial, point: dict[str, Any] | None = None) -> float:
-        """Train and log one trial (a grid ``point``, or sampled when None); return its objective.
-
-        Raises:
-            optuna.TrialPruned: the pruner stopped it (its run ends KILLED, tagged PRUNED).
-            TrialFailed: it diverged; any other exception also fails only this trial.
-            RnnstudyError: the study itself is wrong; the driver stops.
-        """
-        import optuna
-
-        hp = HyperParameters(trial=trial, search=self.study.spaces_for(point), fixed=self.study.fixed)
+    def start(self, trial) -> str:
+        """Open the trial's MLflow run, a child of the study's parent run; return its id."""
         run_id = self.tracker.start_trial(
             self.experiment_id,
             self.parent_run_id,
@@ -147,25 +143,18 @@ class TrialRunner:
             description=OVERFIT,
         )
         trial.set_user_attr("mlflow_run_id", run_id)
-        try:
-            value = self._train(trial, hp, run_id)
-        except optuna.TrialPruned as exc:
-            self.tracker.set_tags(run_id, {"rnnstudy.state": "PRUNED", "rnnstudy.pruned_at_epoch": str(exc)})
-            self.tracker.finish(run_id, "KILLED")
-            raise
-        except KeyboardInterrupt:
-            self.tracker.set_tags(run_id, {"rnnstudy.state": "INTERRUPTED"})
-            self.tracker.finish(run_id, "KILLED")
-            raise
-        except BaseException as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            trial.set_user_attr("fail_reason", reason[:1000])
-            self.tracker.set_tags(run_id, {"rnnstudy.state": "FAILED", "rnnstudy.error": reason})
-            self.tracker.finish(run_id, "FAILED")
-            raise
-        self.tracker.set_tags(run_id, {"rnnstudy.state": "COMPLETE"}, wait=False)
-        self.tracker.finish(run_id, "FINISHED")
-        return value
+        return run_id
+
+    def train(self, trial, point: dict[str, Any] | None, run_id: str) -> float:
+        """Train and log one trial (a grid ``point``, or sampled when None); return its objective.
+
+        Raises:
+            optuna.TrialPruned: the pruner stopped it; its argument is the epoch.
+            TrialFailed: it diverged; any other exception also fails only this trial.
+            RnnstudyError: the study itself is wrong; the driver stops.
+        """
+        hp = HyperParameters(trial=trial, search=self.study.spaces_for(point), fixed=self.study.fixed)
+        return self._train(trial, hp, run_id)
 
     def _train(self, trial, hp: HyperParameters, run_id: str) -> float:
         import optuna
@@ -186,16 +175,15 @@ class TrialRunner:
             },
             wait=False,
         )
-        self.events(
-            {"event": "trial_start", "trial": trial.number, "params": searched, "epochs": hp.values["epochs"]}
-        )
+        self.send(TrialStarted(trial.number, searched, hp.values["epochs"]))
 
         # fit, one callback doing everything that happens each epoch
         epochs, batch_size = hp.values["epochs"], hp.values["batch_size"]
         callback = EpochCallback(self, trial, run_id, data, batch_size, epochs)
         started = time.perf_counter()
-        fit = getattr(built.hypermodel, "fit", None)
-        fit_args = dict(
+        built.hypermodel.fit(
+            hp,
+            model,
             x=data.x_train,
             y=data.y_train,
             validation_data=(data.x_val, data.y_val),
@@ -204,10 +192,6 @@ class TrialRunner:
             callbacks=[callback],
             verbose=0,
         )
-        if fit is not None:
-            fit(hp, model, **fit_args)
-        else:
-            model.fit(**fit_args)
         train_time = time.perf_counter() - started
         if callback.diverged:
             raise TrialFailed(callback.diverged)
@@ -229,7 +213,7 @@ class TrialRunner:
             "inference_ms_per_sample": 1000 * inference_time / max(len(data.y_test), 1),
             "overfit_pct": 100
             * (rows[-1].get("accuracy", math.nan) - rows[-1].get("val_accuracy", math.nan)),
-            **{f"best_{k}": _best(k, [r[k] for r in rows]) for k in rows[-1]},
+            **{f"best_{k}": best([r[k] for r in rows], self._lower(k)) for k in rows[-1]},
         }
         value = self._objective(rows)
         final["objective"] = value
@@ -253,7 +237,10 @@ class TrialRunner:
             return series[-1]
         if study.reduce == "mean_last":
             return float(np.mean(series[-study.window :]))
-        return max(series) if study.direction == "maximize" else min(series)
+        return best(series, self._lower(study.objective))
+
+    def _lower(self, metric: str) -> bool:
+        return lower_is_better(metric, objective=self.study.objective, direction=self.study.direction)
 
     def _artifacts(self, run_id: str, built: Built, rows: list[dict], number: int, is_keras: bool) -> None:
         import pandas as pd
@@ -270,9 +257,7 @@ class TrialRunner:
                 text = io.StringIO()
                 built.model.summary(print_fn=lambda line, **_: text.write(line + "\n"))
                 (directory / "model_summary.txt").write_text(text.getvalue())
-            extra = getattr(built.hypermodel, "artifacts", None)
-            if extra is not None:
-                extra(built.model, built.data, directory)
+            built.hypermodel.artifacts(built.model, built.data, directory)
             self.tracker.log_artifacts(run_id, directory)
 
 
@@ -285,11 +270,6 @@ def _trainable(model) -> int:
     if weights is None:
         return int(model.count_params())
     return int(sum(int(np.prod(w.shape)) for w in weights))
-
-
-def _best(name: str, values: list[float]) -> float:
-    lower_is_better = "loss" in name or "perplexity" in name
-    return float(min(values) if lower_is_better else max(values))
 
 
 class EpochCallback(keras.callbacks.Callback):
@@ -313,9 +293,7 @@ class EpochCallback(keras.callbacks.Callback):
         self.rows.append(row)
         step = epoch + 1
         self.runner.tracker.log_metrics(self.run_id, row, step=step, wait=False)
-        self.runner.events(
-            {"event": "epoch", "trial": self.trial.number, "epoch": step, "epochs": self.epochs, "logs": row}
-        )
+        self.runner.send(EpochEnded(self.trial.number, step, self.epochs, row))
         bad = next((k for k, v in row.items() if "loss" in k and not math.isfinite(v)), None)
         if bad is not None:
             self.diverged = f"{bad} became {row[bad]} at epoch {step}"

@@ -9,7 +9,7 @@ Work is taken through the Optuna storage only: the driver enqueues every trial (
 or an empty one that the sampler fills in), and a worker claims one atomically by moving it
 from WAITING to RUNNING. So workers of one study may run on other machines too. While a trial
 runs, a heartbeat tells others that its worker is alive. Workers talk to their own driver
-through a queue of small event dicts, and through their exit code.
+through a queue of typed messages and through their exit code (rnnstudy.messages).
 """
 
 from __future__ import annotations
@@ -20,13 +20,12 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from rnnstudy import messages
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.urls import redact
+from rnnstudy.messages import EXIT_DRAINED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECYCLED, Claimed, Exiting
+from rnnstudy.outcome import Ending, Outcome, end_trial
 
-EXIT_RECYCLED = 0  # ran max_trials; there may be more to claim
-EXIT_FATAL = 2  # the study itself is wrong: stop every worker
-EXIT_DRAINED = 3  # nothing left to claim
-EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM; a running trial was marked (none before the go)
+INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def main(config: WorkerConfig, queue, orders) -> None:
     finally:
         for number in stops:  # the work is over: a late Ctrl-C must not break the exit
             signal.signal(number, signal.SIG_IGN)
-    queue.put({"event": "exit", "pid": os.getpid()})  # the driver reaps at once, not at its next poll
+    queue.put(Exiting(os.getpid()))  # the driver reaps at once, not at its next poll
     queue.close()
     queue.join_thread()  # the driver gets every event before the process ends
     from rnnstudy import backend
@@ -88,6 +87,7 @@ def _work(config: WorkerConfig, queue) -> int:
     import optuna
 
     from rnnstudy.heartbeat import Heartbeat
+    from rnnstudy.optuna_internals import claim
     from rnnstudy.registry import default_registry
     from rnnstudy.storage import open_storage
     from rnnstudy.strategy import make_pruner, make_sampler
@@ -111,65 +111,49 @@ def _work(config: WorkerConfig, queue) -> int:
         config.experiment_id,
         config.parent_run_id,
         config.data_dir,
-        events=queue.put,
+        send=queue.put,
     )
     for _ in range(config.max_trials):
         trial, point = claim(study)
         if trial is None:
             return EXIT_DRAINED
-        with Heartbeat(study, trial._trial_id):
-            queue.put({"event": "claimed", "trial": trial.number, "pid": os.getpid()})
-            if not run_one(study, trial, point, runner, queue):
+        with Heartbeat(study, trial.number):
+            queue.put(Claimed(os.getpid(), trial.number))
+            if not run_one(study, trial, point, runner, queue.put):
                 return EXIT_FATAL
     return EXIT_RECYCLED
 
 
-def claim(study):
-    """The next waiting trial, now RUNNING and this process's, with its grid point (None when
-    the sampler chooses); (None, None) when nothing is waiting."""
+def run_one(study, trial, point, runner, send) -> bool:
+    """Run one trial and end it (rnnstudy.outcome); False when the study must stop."""
     import optuna
-    from optuna.trial import TrialState
-
-    storage = study._storage  # the study we opened; Optuna has no public getter
-    for frozen in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        try:
-            if storage.set_trial_state_values(frozen._trial_id, state=TrialState.RUNNING):
-                return optuna.Trial(study, frozen._trial_id), frozen.system_attrs.get("fixed_params") or None
-        except optuna.exceptions.UpdateFinishedTrialError:
-            pass  # another worker took it first
-    return None, None
-
-
-def run_one(study, trial, point, runner, queue) -> bool:
-    """Run and tell one trial; False when the study must stop."""
-    import optuna
-    from optuna.trial import TrialState
 
     started = time.perf_counter()
-    event = {"event": "trial_end", "trial": trial.number}
+    run_ids: list[str] = []
+    fatal = None
     try:
-        value = runner.run(trial, point)
-        study.tell(trial, value)
-        event.update(state="COMPLETE", value=value)
+        run_ids.append(runner.start(trial))
+        ending = Ending(Outcome.COMPLETE, value=runner.train(trial, point, run_ids[0]))
     except optuna.TrialPruned as exc:
-        study.tell(trial, state=TrialState.PRUNED)
-        event.update(state="PRUNED", reason=f"pruned at epoch {exc}")
+        ending = Ending(Outcome.PRUNED, reason=f"pruned at epoch {exc}", pruned_at=int(str(exc)))
     except KeyboardInterrupt:
-        trial.set_user_attr("fail_reason", "interrupted (Ctrl-C or SIGTERM)")
-        study.tell(trial, state=TrialState.FAIL)
-        queue.put({**event, "state": "FAIL", "reason": "interrupted"})
+        _end(study, trial, Ending(Outcome.INTERRUPTED, reason=INTERRUPTED), runner, run_ids, send, started)
         raise
-    except RnnstudyError as exc:
-        study.tell(trial, state=TrialState.FAIL)
-        queue.put({**event, "state": "FAIL", "reason": redact(str(exc))})
-        queue.put({"event": "fatal", "message": redact(str(exc))})
-        return False
+    except RnnstudyError as exc:  # the study itself is wrong: every worker stops
+        ending = fatal = Ending(Outcome.FAILED, reason=str(exc))
     except Exception as exc:  # a failed trial must not stop the study
-        study.tell(trial, state=TrialState.FAIL)
-        event.update(state="FAIL", reason=redact(f"{type(exc).__name__}: {exc}"))
-    event["seconds"] = time.perf_counter() - started
-    queue.put(event)
+        ending = Ending(Outcome.FAILED, reason=f"{type(exc).__name__}: {exc}")
+    _end(study, trial, ending, runner, run_ids, send, started)
+    if fatal is not None:
+        send(messages.Fatal(fatal.reason))
+        return False
     return True
+
+
+def _end(study, trial, ending: Ending, runner, run_ids: list[str], send, started: float) -> None:
+    end_trial(study, trial.number, ending, tracker=runner.tracker, run_ids=run_ids)
+    seconds = time.perf_counter() - started
+    send(messages.TrialEnded(trial.number, ending.outcome, ending.value, ending.reason, seconds))
 
 
 def _interrupt_once(*signals: int) -> None:

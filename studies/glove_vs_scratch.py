@@ -46,8 +46,7 @@ SOURCES = ("scratch", "glove")
 
 def cells(frame: pd.DataFrame) -> pd.DataFrame:
     """Test accuracy per (training samples, embedding) over the seeds: mean, spread and range."""
-    done = frame[frame["state"] == "COMPLETE"]
-    grouped = done.groupby(["train_samples", "embedding"])
+    grouped = frame.groupby(["train_samples", "embedding"])
     return grouped.agg(
         runs=("test_accuracy", "size"),
         mean=("test_accuracy", "mean"),
@@ -69,7 +68,7 @@ def crossover(means: pd.DataFrame) -> int | None:
 
 def report(frame: pd.DataFrame) -> str:
     """Mean ± spread of test accuracy per cell, and where scratch overtakes GloVe."""
-    if frame.empty or not (frame["state"] == "COMPLETE").any():
+    if frame.empty:
         return "no finished trials yet"
     table = cells(frame)
     means = table["mean"].unstack("embedding").reindex(columns=list(SOURCES))
@@ -102,9 +101,8 @@ def report(frame: pd.DataFrame) -> str:
 
 def _one_run_crossover(frame: pd.DataFrame) -> tuple[str, int | None]:
     """What the seed's loop would have said from the runs of the first seed alone."""
-    done = frame[frame["state"] == "COMPLETE"]
-    first = done["seed"].min()
-    best = done[done["seed"] == first].pivot_table(
+    first = frame["seed"].min()
+    best = frame[frame["seed"] == first].pivot_table(
         index="train_samples", columns="embedding", values="best_val_accuracy"
     )
     return f"seed {first}", crossover(best.reindex(columns=list(SOURCES)))

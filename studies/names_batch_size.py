@@ -39,15 +39,14 @@ def report(frame: pd.DataFrame) -> pd.DataFrame:
     """The report's per-experiment table, one row per batch size."""
     if frame.empty:
         return frame
-    done = frame[frame["state"] == "COMPLETE"]
     return pd.DataFrame(
         {
-            "Batch-size": done["batch_size"],
-            "Best Training Loss": done["best_loss"],
-            "Best Training Accuracy": done["best_accuracy"],
-            "Best Validation Loss": done["best_val_loss"],
-            "Best Validation Accuracy": done["best_val_accuracy"],
-            "Test Loss": done["test_loss"],
-            "Test Accuracy": done["test_accuracy"],
+            "Batch-size": frame["batch_size"],
+            "Best Training Loss": frame["best_loss"],
+            "Best Training Accuracy": frame["best_accuracy"],
+            "Best Validation Loss": frame["best_val_loss"],
+            "Best Validation Accuracy": frame["best_val_accuracy"],
+            "Test Loss": frame["test_loss"],
+            "Test Accuracy": frame["test_accuracy"],
         }
     ).set_index("Batch-size")

@@ -41,13 +41,12 @@ def report(frame: pd.DataFrame) -> pd.DataFrame:
     """The report's grid: LSTM layers down, hidden size across, validation and test accuracy."""
     if frame.empty:
         return frame
-    done = frame[frame["state"] == "COMPLETE"]
     cells = pd.DataFrame(
         {
-            "LSTM layers": [f"LSTM layers = {n}" for n in done["layers"]],
-            "hidden": [f"hidden = {u}" for u in done["units"]],
+            "LSTM layers": [f"LSTM layers = {n}" for n in frame["layers"]],
+            "hidden": [f"hidden = {u}" for u in frame["units"]],
             "accuracy": [
-                f"val {v:.3f} / test {t:.3f}" for v, t in zip(done["val_accuracy"], done["test_accuracy"])
+                f"val {v:.3f} / test {t:.3f}" for v, t in zip(frame["val_accuracy"], frame["test_accuracy"])
             ],
         }
     )

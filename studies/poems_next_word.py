@@ -51,18 +51,17 @@ def report(frame: pd.DataFrame) -> pd.DataFrame:
     """The report's table (training time, final loss), plus parameters and test metrics."""
     if frame.empty:
         return frame
-    done = frame[frame["state"] == "COMPLETE"]
-    encoding = done["input_encoding"] if "input_encoding" in done else [None] * len(done)
+    encoding = frame["input_encoding"] if "input_encoding" in frame else [None] * len(frame)
     return pd.DataFrame(
         {
             "Model": [
-                MODEL_NAMES[(m, e if isinstance(e, str) else None)] for m, e in zip(done["model"], encoding)
+                MODEL_NAMES[(m, e if isinstance(e, str) else None)] for m, e in zip(frame["model"], encoding)
             ],
-            "Training_Time_Seconds": done["train_time_s"],
-            "Final_Loss": done["loss"],
-            "Parameters": done["params_total"],
-            "Test_Loss": done["test_loss"],
-            "Test_Perplexity": done["test_perplexity"],
-            "Test_Accuracy": done["test_accuracy"],
+            "Training_Time_Seconds": frame["train_time_s"],
+            "Final_Loss": frame["loss"],
+            "Parameters": frame["params_total"],
+            "Test_Loss": frame["test_loss"],
+            "Test_Perplexity": frame["test_perplexity"],
+            "Test_Accuracy": frame["test_accuracy"],
         }
     ).set_index("Model")

@@ -34,6 +34,7 @@ import numpy as np
 import pytest
 
 from rnnstudy import registry
+from rnnstudy.optuna_internals import enqueued_point
 
 # tests never touch the network: MLflow 3 would send usage telemetry from every process
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -237,7 +238,7 @@ def tiny_study(tmp_path_factory) -> TinyStudy:
     """
     from mlflow import MlflowClient
 
-    from rnnstudy.driver import Options, optimize
+    from rnnstudy.driver import RunOptions, optimize
 
     root = tmp_path_factory.mktemp("tiny-study")
     data_dir = write_fashion(root / "data")
@@ -255,12 +256,12 @@ def tiny_study(tmp_path_factory) -> TinyStudy:
         first_table="",
     )
     where = dict(storage_url=study.storage, tracking_uri=study.tracking_uri, data_dir=str(data_dir))
-    first = optimize(str(path), Options(**where, overrides={"values": {}, "trials": 3}), out=io.StringIO())
+    first = optimize(str(path), RunOptions(**where, overrides={"values": {}, "trials": 3}), out=io.StringIO())
     client = MlflowClient(study.tracking_uri)
     table = client.download_artifacts(first.user_attrs["mlflow_parent_run_id"], "report/table.csv", str(root))
     study.first_table = Path(table).read_text()
     out = io.StringIO()
-    optimize(str(path), Options(**where), out=out)
+    optimize(str(path), RunOptions(**where), out=out)
     study.output = out.getvalue()
     return study
 
@@ -310,7 +311,10 @@ class Project:
         self.env = {
             k: v for k, v in os.environ.items() if k not in ("RNNSTUDY_STORAGE", "MLFLOW_TRACKING_URI")
         }
-        self.env.update(PYTHONPATH=str(site), RNNSTUDY_HEARTBEAT_SECONDS="1")
+        self.env.update(
+            PYTHONPATH=os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
+            RNNSTUDY_HEARTBEAT_SECONDS="1",
+        )
         self.storage_url = f"journal:///{root / 'mlruns' / 'optuna.journal'}"
         self.tracking_uri = f"sqlite:///{root / 'mlruns' / 'mlflow.db'}"
 
@@ -383,9 +387,7 @@ class Project:
         trials = self.study(name, storage_url).get_trials(deepcopy=False)
         runs = [r for r in self.runs(name, tracking_uri) if "rnnstudy.trial" in r.data.tags]
         finished = collections.Counter(
-            _point_key(t.system_attrs.get("fixed_params") or t.params)
-            for t in trials
-            if t.state.name == "COMPLETE"
+            _point_key(enqueued_point(t) or t.params) for t in trials if t.state.name == "COMPLETE"
         )
         finished_runs = collections.Counter(
             _point_key({k: _typed(r.data.params[k]) for k in _searched(trials) if k in r.data.params})
@@ -413,7 +415,7 @@ class Project:
 
 
 def _searched(trials) -> set[str]:
-    return {k for t in trials for k in (t.system_attrs.get("fixed_params") or t.params)}
+    return {k for t in trials for k in (enqueued_point(t) or t.params)}
 
 
 def _point_key(point: dict) -> str:

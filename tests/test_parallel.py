@@ -7,6 +7,7 @@ import multiprocessing
 
 import pytest
 
+from rnnstudy.optuna_internals import enqueued_point
 from rnnstudy.study import Study
 
 
@@ -95,5 +96,5 @@ def test_processes_starting_together_enqueue_each_point_once(storage, project, r
         assert process.exitcode == 0
 
     trials = project.study("grid", url).get_trials()
-    assert sorted(t.system_attrs["fixed_params"]["score"] for t in trials) == scores(25)
+    assert sorted(enqueued_point(t)["score"] for t in trials) == scores(25)
     assert len(project.study("tpe", url).get_trials()) == 10

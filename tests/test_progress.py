@@ -14,6 +14,8 @@ import termios
 import pytest
 
 from rnnstudy import progress
+from rnnstudy.messages import EpochEnded, TrialEnded, TrialStarted
+from rnnstudy.outcome import Outcome
 from rnnstudy.progress import Progress
 
 
@@ -35,19 +37,13 @@ def clock(monkeypatch) -> Clock:
 def _trial(
     show: Progress, clock: Clock, number: int, accuracies: list[float], seconds_per_epoch: float
 ) -> None:
-    show.handle({"event": "trial_start", "trial": number, "params": {"c1": 10 * (number + 1)}, "epochs": 4})
+    show.handle(TrialStarted(number, {"c1": 10 * (number + 1)}, 4))
     for epoch, accuracy in enumerate(accuracies, 1):
         clock.now += seconds_per_epoch
         logs = {"loss": 1.0, "val_accuracy": accuracy}
-        show.handle({"event": "epoch", "trial": number, "epoch": epoch, "epochs": 4, "logs": logs})
+        show.handle(EpochEnded(number, epoch, 4, logs))
     show.handle(
-        {
-            "event": "trial_end",
-            "trial": number,
-            "state": "COMPLETE",
-            "value": max(accuracies),
-            "seconds": seconds_per_epoch * len(accuracies),
-        }
+        TrialEnded(number, Outcome.COMPLETE, max(accuracies), seconds=seconds_per_epoch * len(accuracies))
     )
 
 
@@ -86,11 +82,9 @@ def test_time_left_counts_workers_and_the_best_follows_the_direction(clock):
 def test_failed_trial_shows_its_reason_and_no_value(clock):
     out = io.StringIO()
     show = Progress(2, "val_accuracy", "maximize", out=out)
-    show.handle(
-        {"event": "trial_end", "trial": 0, "state": "FAIL", "reason": "worker process died (exit code -9)"}
-    )
+    show.handle(TrialEnded(0, Outcome.LOST, reason="worker process died (exit code -9)"))
     assert out.getvalue() == (
-        "trial #0 FAIL (1/2) worker process died (exit code -9) | best - | time left: estimating\n"
+        "trial #0 LOST (1/2) worker process died (exit code -9) | best - | time left: estimating\n"
     )
 
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from rnnstudy import worker
+from rnnstudy import optuna_internals, worker
 from rnnstudy.driver import plan
 from rnnstudy.registry import Registry
 from rnnstudy.strategy import make_pruner, make_sampler
@@ -59,10 +58,9 @@ def run_grid(tmp_path, registry, pruner: str, scores: list[float], epochs: int):
     experiment_id = tracker.experiment(spec.name)
     parent_id = tracker.parent_run(experiment_id, spec.name, None, "")
     runner = TrialRunner(spec, registry, tracker, experiment_id, parent_id)
-    events = SimpleNamespace(put=lambda event: None)
     plan(study, spec, spec.grid_points)
-    while (claimed := worker.claim(study))[0] is not None:
-        assert worker.run_one(study, *claimed, runner, events)
+    while (claimed := optuna_internals.claim(study))[0] is not None:
+        assert worker.run_one(study, *claimed, runner, lambda message: None)
     runs = {
         int(run.data.tags["rnnstudy.trial"]): run
         for run in tracker.client.search_runs([experiment_id], "tags.`rnnstudy.trial` != ''")

@@ -232,6 +232,36 @@ def test_per_model_names_each_finished_trial_by_the_study_files_label():
 
 
 def _options(**kwargs):
-    from rnnstudy.report import Options
+    from rnnstudy.report import ReportOptions
 
-    return Options(**kwargs)
+    return ReportOptions(**kwargs)
+
+
+def test_a_perplexity_metric_is_best_when_lowest_as_the_trial_runner_says():
+    """`rnnstudy report --metric val_perplexity` showed a final 7.18 and a "best" of 9.23: the
+    report had its own rule (only "loss" is lower-is-better); now one rule serves both."""
+    frame = pd.DataFrame(
+        {"trial": [0, 1], "state": ["COMPLETE", "COMPLETE"], "cell": ["gru", "lstm"], "objective": [0.4, 0.5]}
+    )
+    history = {
+        0: pd.DataFrame({"val_perplexity": [9.23, 8.1, 7.18]}, index=[1, 2, 3]),
+        1: pd.DataFrame({"val_perplexity": [12.0, 10.5, 11.0]}, index=[1, 2, 3]),
+    }
+    facts = StudyFacts("char", ["cell"], objective="val_accuracy")
+
+    table = build(frame, history, facts, _options(metric="val_perplexity")).table
+
+    assert table.loc[0, "val_perplexity_best"] == pytest.approx(7.18)
+    assert table.loc[1, "val_perplexity_best"] == pytest.approx(10.5)
+
+
+def test_the_study_files_hook_gets_only_finished_trials():
+    seen = []
+    frame = pd.DataFrame(
+        {"trial": [0, 1, 2], "state": ["COMPLETE", "FAILED", "PRUNED"], "objective": [0.5, 0, 0.1]}
+    )
+    facts = StudyFacts("t", [], report=lambda done: seen.append(done) or "ok")
+
+    build(frame, {}, facts, _options())
+
+    assert seen[0]["trial"].tolist() == [0] and seen[0].index.tolist() == [0]

@@ -79,6 +79,7 @@ def test_the_numpy_rnn_trains_through_the_same_trial_runner(data):
     """In this process, without the CLI: the non-Keras path of the runner, from fit to artifacts."""
     import optuna
 
+    from rnnstudy import worker
     from rnnstudy.trial import TrialRunner
 
     spec = load_study(STUDIES / "poems_next_word.py")
@@ -89,7 +90,7 @@ def test_the_numpy_rnn_trains_through_the_same_trial_runner(data):
     runner = TrialRunner(spec, Registry(), tracker, experiment, parent, data_dir=str(data))
     study = optuna.create_study(direction="maximize")
     study.enqueue_trial(spec.grid_points[0])  # as the driver does: the point is the trial's params
-    runner.run(study.ask(), spec.grid_points[0])
+    assert worker.run_one(study, study.ask(), spec.grid_points[0], runner, send=lambda message: None)
 
     run = trials_frame(tracker, spec).iloc[0]
     assert (run["state"], run["model"]) == ("COMPLETE", "numpy_rnn")

@@ -1,0 +1,56 @@
+"""The few private parts of Optuna that rnnstudy relies on, all here and nowhere else.
+
+Why the public API is not enough:
+
+- Exact grids need "take a waiting trial, or nothing". ``Study.ask()`` takes a waiting trial
+  when there is one, but creates a new trial when none waits: with several workers (or
+  machines) that is one trial more than the grid has, the duplicate a ``GridSampler`` makes.
+  :func:`claim` therefore calls the step of ``ask()`` that only takes (``_pop_waiting_trial_id``).
+- The point an enqueued trial was given lives in its ``fixed_params`` system attribute, which
+  ``enqueue_trial`` writes and no public getter reads back.
+- Writing to a trial that this process did not ``ask()`` for (a heartbeat from a worker
+  thread; the reason a dead worker's trial failed, written by the driver) goes through the
+  study's storage, for which Optuna has no public getter.
+
+tests/test_optuna_internals.py fails when the pinned Optuna changes any of these.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+FIXED_PARAMS = "fixed_params"  # the system attribute Study.enqueue_trial writes
+
+
+def claim(study):
+    """Take the oldest waiting trial for this process: ``(optuna.Trial, point)``, where point is
+    what it was enqueued with (None when the sampler chooses); ``(None, None)`` when nothing
+    waits. Atomic across processes and machines: the storage moves it from WAITING to RUNNING
+    for one caller only."""
+    import optuna
+
+    trial_id = study._pop_waiting_trial_id()
+    if trial_id is None:
+        return None, None
+    point = study._storage.get_trial(trial_id).system_attrs.get(FIXED_PARAMS)
+    return optuna.Trial(study, trial_id), point or None
+
+
+def enqueued_point(frozen) -> dict[str, Any] | None:
+    """The values a trial was enqueued with (a grid point), or None."""
+    return frozen.system_attrs.get(FIXED_PARAMS)
+
+
+def trial_id(study, number: int) -> int:
+    """The storage's id of the study's trial ``number``."""
+    return study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+
+
+def set_user_attr(study, number: int, key: str, value: Any) -> None:
+    """Set a user attribute of any trial of the study, whoever runs it."""
+    study._storage.set_trial_user_attr(trial_id(study, number), key, value)
+
+
+def set_system_attr(study, number: int, key: str, value: Any) -> None:
+    """Set a system attribute of any trial of the study (a heartbeat, from its own thread)."""
+    study._storage.set_trial_system_attr(trial_id(study, number), key, value)

@@ -1,0 +1,92 @@
+"""The plugin contract: what a dataset, a model and an optimizer plugin are, in one place.
+
+A plugin is an entry point in one of three groups (see rnnstudy.registry):
+
+- ``rnnstudy.datasets``: a :class:`DatasetPlugin`, ``load(hp, *, data_dir=None) -> Data``,
+  called once per trial (cache the file reading, slice per ``hp``);
+- ``rnnstudy.models``: a :class:`ModelPlugin`, ``factory(info) -> hypermodel``, given the
+  data's ``info`` (shapes, classes, vocabulary). The hypermodel is a Keras Tuner
+  ``HyperModel`` (or any object with ``build(hp)``), or a plain ``build(hp)`` function; see
+  :class:`HyperModel` for its optional hooks;
+- ``rnnstudy.optimizers``: an :class:`OptimizerPlugin`, ``make(hp) -> keras.optimizers.Optimizer``.
+
+Every plugin declares its hyperparameters through Keras Tuner's ``hp`` API; the study decides
+which are searched or fixed. A hypermodel is adapted once, where it is made (:func:`hypermodel`,
+as Keras Tuner's ``get_hypermodel`` does): the trial runner then calls every hook
+unconditionally. tests/test_plugin_contract.py checks every built-in plugin against this.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from rnnstudy.data import Data
+
+
+class DatasetPlugin(Protocol):
+    def __call__(self, hp, *, data_dir: str | None = None) -> Data: ...
+
+
+class ModelPlugin(Protocol):
+    def __call__(self, info: dict[str, Any]) -> Any: ...  # a HyperModel, or a build(hp) function
+
+
+class OptimizerPlugin(Protocol):
+    def __call__(self, hp) -> Any: ...  # a keras.optimizers.Optimizer
+
+
+@runtime_checkable
+class HyperModel(Protocol):
+    """A model plugin's hypermodel. Only ``build`` is required.
+
+    Optional hooks, each called once per trial when present:
+
+    - ``fit(hp, model, *, x, y, validation_data, epochs, batch_size, callbacks, verbose)``:
+      train the model (Keras Tuner's hook; a model that is not Keras must have it, and must
+      call ``callbacks``' ``on_epoch_end`` and honour ``model.stop_training``). Without it,
+      ``model.fit`` is called with the same arguments. A model that is not Keras also offers
+      ``evaluate``, ``predict`` and ``count_params``.
+    - ``metrics() -> list``: Keras metrics to compile with besides accuracy (e.g. perplexity).
+    - ``artifacts(model, data, directory)``: write files for the trial's MLflow run.
+    """
+
+    def build(self, hp) -> Any: ...
+
+
+def _keras_fit(hp, model, **fit_args):
+    return model.fit(**fit_args)
+
+
+def _no_metrics() -> list:
+    return []
+
+
+def _no_artifacts(model, data: Data, directory: Path) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Hypermodel:
+    """A hypermodel with every hook present: the plugin's own, or the default."""
+
+    build: Callable[[Any], Any]
+    fit: Callable[..., Any] = _keras_fit
+    metrics: Callable[[], list] = _no_metrics
+    artifacts: Callable[[Any, Data, Path], None] = _no_artifacts
+    source: Any = None  # what the plugin made
+
+
+def hypermodel(factory: ModelPlugin, info: dict[str, Any]) -> Hypermodel:
+    """Make a model plugin's hypermodel for data described by ``info``, and adapt it."""
+    made = factory(info)
+    build = made.build if isinstance(made, HyperModel) else made
+    return Hypermodel(
+        build=build,
+        fit=getattr(made, "fit", None) or _keras_fit,
+        metrics=getattr(made, "metrics", None) or _no_metrics,
+        artifacts=getattr(made, "artifacts", None) or _no_artifacts,
+        source=made,
+    )

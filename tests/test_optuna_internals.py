@@ -1,0 +1,56 @@
+"""What rnnstudy relies on in Optuna's private API (rnnstudy/optuna_internals.py). These fail
+when the pinned Optuna changes it: then that module, and only it, needs mending."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from rnnstudy import optuna_internals
+from rnnstudy.storage import open_storage
+
+
+@pytest.fixture
+def study(tmp_path):
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(storage=open_storage(str(tmp_path / "journal")))  # as workers open it
+
+
+def test_claim_takes_waiting_trials_in_order_with_their_points_and_never_creates_one(study):
+    study.enqueue_trial({"c1": 10})
+    study.enqueue_trial({"c1": 20})
+
+    first, point = optuna_internals.claim(study)
+    second, other = optuna_internals.claim(study)
+
+    assert (first.number, point, second.number, other) == (0, {"c1": 10}, 1, {"c1": 20})
+    assert [t.state.name for t in study.get_trials()] == ["RUNNING", "RUNNING"]
+    assert optuna_internals.claim(study) == (None, None)
+    assert len(study.get_trials()) == 2  # ask() would have made a third
+    assert first.suggest_int("c1", 0, 100) == 10  # the enqueued value is what the trial suggests
+
+
+def test_a_sampled_trial_has_no_point(study):
+    study.enqueue_trial({})
+    trial, point = optuna_internals.claim(study)
+    assert trial is not None and point is None
+
+
+def test_a_second_process_cannot_claim_a_trial_already_claimed(study, tmp_path):
+    study.enqueue_trial({"c1": 10})
+    other = optuna.load_study(study_name=study.study_name, storage=open_storage(str(tmp_path / "journal")))
+
+    assert optuna_internals.claim(study)[0] is not None
+    assert optuna_internals.claim(other) == (None, None)
+
+
+def test_attributes_of_any_trial_are_written_by_number(study):
+    study.enqueue_trial({"c1": 10})
+    frozen = study.get_trials()[0]
+    optuna_internals.set_user_attr(study, frozen.number, "fail_reason", "lost")
+    optuna_internals.set_system_attr(study, frozen.number, "rnnstudy.heartbeat", {"pid": 1})
+
+    again = study.get_trials()[0]
+    assert again.user_attrs["fail_reason"] == "lost"
+    assert again.system_attrs["rnnstudy.heartbeat"] == {"pid": 1}
+    assert optuna_internals.enqueued_point(again) == {"c1": 10}

@@ -1,0 +1,88 @@
+"""The supervisor's decisions, fed events by hand: no processes, no storage."""
+
+from __future__ import annotations
+
+from rnnstudy.messages import EXIT_DRAINED, EXIT_RECYCLED, Claimed, Exiting, Fatal, TrialEnded
+from rnnstudy.outcome import Outcome
+from rnnstudy.supervisor import (
+    InterruptTrial,
+    InterruptWorkers,
+    LoseTrial,
+    Replan,
+    StartWorker,
+    Supervisor,
+)
+
+
+def test_a_recycled_worker_is_replaced_and_nothing_is_lost():
+    boss = Supervisor(workers=2)
+    boss.on_message(Claimed(pid=11, trial=0))
+    boss.on_message(TrialEnded(0, Outcome.COMPLETE, 0.9))
+
+    assert boss.on_worker_end(11, EXIT_RECYCLED, live_workers=1) == [StartWorker()]
+    assert boss.running == {}
+
+
+def test_a_worker_that_drained_the_study_is_not_replaced_when_enough_remain():
+    boss = Supervisor(workers=1)
+    assert boss.on_worker_end(11, EXIT_DRAINED, live_workers=1) == []
+
+
+def test_a_dead_worker_loses_its_trial_then_the_study_is_replanned_and_the_worker_replaced():
+    boss = Supervisor(workers=2)
+    boss.on_message(Claimed(pid=11, trial=3))
+    boss.on_message(Claimed(pid=12, trial=4))
+
+    actions = boss.on_worker_end(11, -9, live_workers=1)
+
+    assert actions == [LoseTrial(3, "worker process died (exit code -9)"), Replan(), StartWorker()]
+    assert boss.running == {12: 4}  # the other worker's trial is untouched
+
+
+def test_a_worker_dead_between_trials_loses_nothing_but_still_triggers_a_replan():
+    boss = Supervisor(workers=1)
+    boss.on_message(Claimed(pid=11, trial=0))
+    boss.on_message(TrialEnded(0, Outcome.PRUNED))
+
+    assert boss.on_worker_end(11, -11, live_workers=0) == [Replan(), StartWorker()]
+
+
+def test_replans_after_deaths_are_bounded_so_a_point_that_kills_every_worker_cannot_loop():
+    boss = Supervisor(workers=1, max_retries=2)
+    replans = 0
+    for pid in range(5):
+        boss.on_message(Claimed(pid=pid, trial=pid))
+        actions = boss.on_worker_end(pid, -9, live_workers=0)
+        assert actions[0] == LoseTrial(pid, "worker process died (exit code -9)")
+        replans += Replan() in actions
+    assert replans == 2
+
+
+def test_a_fatal_error_interrupts_every_worker_once_and_starts_no_other():
+    boss = Supervisor(workers=2)
+    boss.on_message(Claimed(pid=11, trial=0))
+    assert boss.on_message(Fatal("unknown hyperparameter 'x'")) == [InterruptWorkers()]
+    assert boss.on_message(Fatal("a second one")) == []  # the first message is the one shown
+    assert boss.fatal == "unknown hyperparameter 'x'"
+
+    boss.on_message(TrialEnded(0, Outcome.FAILED, reason="unknown hyperparameter 'x'"))
+    assert boss.on_worker_end(11, 2, live_workers=1) == []
+    boss.on_message(Claimed(pid=12, trial=1))
+    assert boss.on_worker_end(12, -9, live_workers=0) == [LoseTrial(1, "worker process died (exit code -9)")]
+
+
+def test_an_exiting_worker_is_known_until_it_is_reaped():
+    boss = Supervisor(workers=1)
+    boss.on_message(Exiting(11))
+    assert boss.exiting == {11}
+    boss.on_worker_end(11, EXIT_DRAINED, live_workers=0)
+    assert boss.exiting == set()
+
+
+def test_ctrl_c_interrupts_exactly_the_trials_still_running():
+    boss = Supervisor(workers=3)
+    for pid, trial in ((11, 0), (12, 1), (13, 2)):
+        boss.on_message(Claimed(pid, trial))
+    boss.on_message(TrialEnded(1, Outcome.INTERRUPTED))  # its worker ended it itself
+
+    assert sorted(boss.on_interrupt(), key=lambda a: a.trial) == [InterruptTrial(0), InterruptTrial(2)]
