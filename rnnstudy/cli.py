@@ -209,8 +209,14 @@ def plugins() -> None:
 @click.option("--port", default=5000, show_default=True)
 @click.option("--workers", default=1, show_default=True, help="Server processes (one person needs one).")
 def ui(tracking_uri, port, workers) -> None:
-    """Start the MLflow UI on 127.0.0.1 over this project's tracking store."""
-    import subprocess
+    """Start the MLflow UI on 127.0.0.1 over this project's tracking store.
+
+    The server (`mlflow ui` and every process it starts) stops with this command: on Ctrl-C
+    (exit code 130), SIGTERM (143) or SIGHUP (129).
+    """
+    from rnnstudy import servers
+
+    servers.check_port(port)  # before anything starts or is written
 
     from rnnstudy.tracking import Tracker
 
@@ -226,17 +232,21 @@ def ui(tracking_uri, port, workers) -> None:
             )
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", tracker.uri]
     command += ["--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    try:
-        sys.exit(subprocess.call(command))
-    except KeyboardInterrupt:
-        sys.exit(130)
+    sys.exit(servers.serve(command, name="MLflow UI"))
 
 
 @cli.command()
 @STORAGE
 @click.option("--port", default=8080, show_default=True)
 def dashboard(storage, port) -> None:
-    """Start optuna-dashboard on 127.0.0.1 over this project's Optuna storage."""
+    """Start optuna-dashboard on 127.0.0.1 over this project's Optuna storage.
+
+    It stops on Ctrl-C (exit code 130), SIGTERM (143) or SIGHUP (129).
+    """
+    from rnnstudy import servers
+
+    servers.check_port(port)  # before anything starts or is written
+
     import optuna_dashboard
 
     from rnnstudy.storage import default_storage_url, open_storage
@@ -244,10 +254,9 @@ def dashboard(storage, port) -> None:
     url = storage or default_storage_url()
     opened = open_storage(url)
     click.echo(f"Optuna dashboard at http://127.0.0.1:{port} (storage {redact(url)}); Ctrl-C stops it")
-    try:
-        optuna_dashboard.run_server(opened, host="127.0.0.1", port=port)
-    except KeyboardInterrupt:
-        sys.exit(130)
+    # served from this process, which starts no other: nothing can be left behind
+    app = optuna_dashboard.wsgi(opened)
+    sys.exit(servers.serve_wsgi(app, port=port, name="Optuna dashboard"))
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """The MLflow UI (`rnnstudy ui`) in a real headless browser, and optuna-dashboard
-(`rnnstudy dashboard`), each started as a real server process over the tiny study's stores.
+(`rnnstudy dashboard`), each started as a real server process over the tiny study's stores;
+both stopped by SIGTERM, SIGHUP and Ctrl-C with nothing left running on the port.
 
 The browser is Debian's Chromium (`scripts/install-system.sh` installs it), driven by
 Playwright with the same flags that Chromium was checked with on these machines; Playwright
@@ -8,6 +9,7 @@ never downloads a browser of its own here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -19,7 +21,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from rnnstudy.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIRE_ENV = "RNNSTUDY_REQUIRE_SERVICES"  # as in conftest.py: set, a missing service fails
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = [
     "--headless",
@@ -34,6 +41,7 @@ CHROMIUM_FLAGS = [
 
 
 def _free_port() -> int:
+    """A port nothing listens on (the probe that found it is closed)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -44,12 +52,19 @@ class Server:
 
     def __init__(self, args: list[str], log: Path) -> None:
         self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "rnnstudy", *args],
-            stdout=log.open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # this checkout's rnnstudy, whatever the working directory and the editable install say
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        }
+        with log.open("w") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "rnnstudy", *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+            )
 
     def wait_for(self, url: str, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
@@ -75,7 +90,8 @@ class Server:
 
 
 def _browser_or_skip():
-    """Playwright and Debian's Chromium; in CI their absence is a failure, not a skip."""
+    """Playwright and Debian's Chromium; with $RNNSTUDY_REQUIRE_SERVICES set their absence is
+    a failure, not a skip."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -85,8 +101,8 @@ def _browser_or_skip():
     ]
     if missing:
         message = f"{', '.join(missing)} not installed: run `make setup` (scripts/install-system.sh)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
+        if os.environ.get(REQUIRE_ENV):
+            pytest.fail(f"{message} (and ${REQUIRE_ENV} is set)")
         pytest.skip(message)
     return sync_playwright
 
@@ -151,3 +167,118 @@ def test_optuna_dashboard_serves_the_study(tiny_study, tmp_path):
     points = {tuple(int(p["param_external_value"]) for p in t["params"]) for t in study["trials"]}
     assert points == {(2, 2), (2, 3), (4, 2), (4, 3)}
     assert study["directions"] == ["maximize"]
+
+
+# --- stopping: SIGTERM, SIGHUP and Ctrl-C end the server and everything it started ------------
+
+SERVERS = {
+    # command line after `rnnstudy` (a store made in the test's folder), the URL that answers
+    "ui": (["ui", "--tracking-uri", "sqlite:///{tmp}/mlflow.db"], "/health"),
+    "dashboard": (["dashboard", "--storage", "{tmp}/optuna.journal"], "/api/meta"),
+}
+STOPS = {signal.SIGTERM: 143, signal.SIGHUP: 129, signal.SIGINT: 130}
+
+
+def _processes() -> dict[int, tuple[int, int, str, str]]:
+    """Every process: pid -> (parent, process group, state, start time) from /proc."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:  # it ended while we looked
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            found[int(entry)] = (int(fields[1]), int(fields[2]), fields[0], fields[19])
+    return found
+
+
+def _family(pid: int) -> dict[int, str]:
+    """``pid`` and its descendants: pid -> start time (which tells a reused pid apart)."""
+    table = _processes()
+    family, todo = {}, [pid]
+    while todo:
+        parent = todo.pop()
+        family[parent] = table[parent][3]
+        todo += [child for child, (ppid, *_) in table.items() if ppid == parent and child not in family]
+    return family
+
+
+def _left_running(family: dict[int, str], groups: set[int]) -> list[str]:
+    """Processes of ``family``, or of its process groups, that still run (zombies are ended)."""
+    return [
+        _command_line(pid)
+        for pid, (_, group, state, start) in _processes().items()
+        if state not in "ZX" and (family.get(pid) == start or group in groups)
+    ]
+
+
+def _command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120]
+    except OSError:
+        return str(pid)
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        # SO_REUSEADDR as servers bind: connections the server closed (TIME_WAIT) do not hold it
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+            probe.listen()
+        except OSError:
+            return False
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc")
+@pytest.mark.parametrize("stop", list(STOPS), ids=lambda s: signal.Signals(s).name)
+@pytest.mark.parametrize("command", list(SERVERS))
+def test_a_stopped_server_leaves_nothing_running_and_frees_its_port(command, stop, tmp_path):
+    args, health = SERVERS[command]
+    port = _free_port()
+    server = Server([a.format(tmp=tmp_path) for a in args] + ["--port", str(port)], tmp_path / "log")
+    groups: set[int] = set()
+    try:
+        server.wait_for(f"http://127.0.0.1:{port}{health}")
+        family = _family(server.process.pid)
+        groups |= {_processes()[pid][1] for pid in family}
+        if command == "ui":  # the command, mlflow ui, its uvicorn and its job runner at least
+            assert len(family) >= 4, family
+        if stop == signal.SIGINT:
+            os.killpg(server.process.pid, stop)  # as Ctrl-C: to the terminal's process group
+        else:
+            os.kill(server.process.pid, stop)  # as `kill`, a supervisor or a closed terminal
+        started = time.monotonic()
+        code = server.process.wait(timeout=30)
+        took = time.monotonic() - started
+        left = _left_running(family, groups)
+    finally:
+        server.stop()
+        for group in groups:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)  # what a failed test left
+    log = server.log.read_text()
+    assert left == []
+    assert _port_is_free(port)
+    assert code == STOPS[stop], log
+    assert took < 15, log
+    assert log.rstrip().splitlines()[-1].endswith(f"stopped ({signal.Signals(stop).name})"), log
+    assert "Traceback" not in log
+
+
+@pytest.mark.parametrize("command", list(SERVERS))
+def test_a_taken_port_is_one_line_and_exit_2_before_anything_starts(command, tmp_path):
+    args, _ = SERVERS[command]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, [a.format(tmp=tmp_path) for a in args] + ["--port", str(port)])
+    assert result.exit_code == 2
+    assert result.output == (
+        f"Error: port {port} on 127.0.0.1 is not free (Address already in use); "
+        "pick another with --port PORT\n"
+    )
+    assert list(tmp_path.iterdir()) == []  # no store was opened or made

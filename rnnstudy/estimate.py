@@ -1,0 +1,320 @@
+"""How long a study will take, from a few timed training steps, before its first trial.
+
+The driver's dry run builds the study's models on the real data; :func:`time_steps` times a
+few ``train_on_batch`` and ``test_on_batch`` steps of each, and :class:`Estimate` turns those
+into the study's wall time::
+
+    estimated time: 25 trials × 1,000 epochs ≈ 41 h on 1 worker; --subset 5000 ≈ 4 h
+
+With ``--budget``, a study that does not fit is refused with the settings that would fit
+(:meth:`Estimate.check`). The figures are the timed steps scaled up: data loading, MLflow
+and the per-epoch callbacks are left out unless the caller adds them as ``overhead_s``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from rnnstudy.errors import RnnstudyError
+
+UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([dhms])")
+FORMS = "a number and a unit d, h, m or s, e.g. 90s, 45m, 2h, 1h30m, 1.5h, 2d"
+FORWARD_RATIO = 1 / 3  # forward-only step against a training one when untimed; the CNN grid timed 0.26-0.37
+KNOBS = ("epochs", "subset", "trials", "repeats")  # what a refusal suggests, in this order
+
+
+class BudgetError(RnnstudyError):
+    """``--budget`` is not a duration."""
+
+
+class OverBudgetError(RnnstudyError):
+    """The study's estimated time is more than its ``--budget``."""
+
+
+def parse_duration(text: str) -> float:
+    """Seconds of a ``--budget`` such as ``90s``, ``45m``, ``2h``, ``1h30m``, ``1.5h`` or ``2d``.
+
+    Raises:
+        BudgetError: not a positive duration in those forms.
+    """
+    compact = re.sub(r"\s+", "", str(text)).lower()
+    parts = DURATION.findall(compact)
+    units = [unit for _, unit in parts]
+    in_order = units == sorted(set(units), key="dhms".index)  # each unit once, largest first
+    seconds = sum(float(number) * UNIT_SECONDS[unit] for number, unit in parts)
+    if not compact or "".join(n + u for n, u in parts) != compact or not in_order or seconds <= 0:
+        raise BudgetError(f"--budget {text!r} is not a positive duration: use {FORMS}")
+    return seconds
+
+
+def human(seconds: float) -> str:
+    """A duration to read at a glance: ``3 d 4 h``, ``41 h``, ``4 h 10 m``, ``2 m 30 s``, ``40 s``."""
+    if seconds < 0.5:
+        return "< 1 s"
+    # round to the resolution shown first, so that 59.7 s reads "1 m", not "60 s"
+    step = 1 if seconds < 60 else 10 if seconds < 600 else 60 if seconds < 10 * 3600 else 3600
+    total = round(seconds / step) * step
+    days, rest = divmod(total, 86400) if total >= 72 * 3600 else (0, total)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return " ".join(
+        f"{n} {unit}" for n, unit in ((days, "d"), (hours, "h"), (minutes, "m"), (secs, "s")) if n
+    )
+
+
+@dataclass(frozen=True)
+class StepTime:
+    """What one model's steps cost, as :func:`time_steps` measured them."""
+
+    train_s: float  # one training step of ``batch_size`` samples
+    batch_size: int
+    eval_s: float | None = None  # one forward step (validation, test); None: train_s × FORWARD_RATIO
+    warmup_s: float = 0.0  # what a trial's first steps cost beyond the later ones: tracing
+
+    @property
+    def forward_s(self) -> float:
+        return self.train_s * FORWARD_RATIO if self.eval_s is None else self.eval_s
+
+
+def time_steps(
+    model,
+    x,
+    y,
+    batch_size: int,
+    steps: int = 5,
+    *,
+    clock: Callable[[], float] = time.perf_counter,
+) -> StepTime:
+    """Time ``steps`` training and forward steps of a compiled Keras model on one batch.
+
+    A first step of each is run and timed apart: it traces the step function, which each
+    trial pays once (``warmup_s``). The later steps' median is the step time: on shared cores
+    one slow step is noise. Each step returns its logs as Python numbers, so a GPU has
+    finished the step when the clock stops. Keras only, any backend.
+
+    The model is trained by this: time a throwaway one (the dry run's).
+
+    Args:
+        model: a compiled ``keras.Model`` (anything with ``train_on_batch``/``test_on_batch``).
+        x, y: the training data (arrays, or lists/dicts of them); the first batch is used.
+        batch_size: the trial's batch size.
+        steps: the timed steps after the first, of each kind.
+        clock: seconds; tests pass a fake.
+    """
+    if steps < 1:
+        raise ValueError(f"steps={steps} must be >= 1")
+    bx, by = _head(x, batch_size), _head(y, batch_size)
+    size = _length(bx) or batch_size
+
+    def timed(step) -> list[float]:
+        times = []
+        for _ in range(steps + 1):
+            started = clock()
+            step(bx, by)
+            times.append(clock() - started)
+        return times
+
+    train = timed(model.train_on_batch)
+    forward = timed(model.test_on_batch)
+    train_s, forward_s = statistics.median(train[1:]), statistics.median(forward[1:])
+    warmup = max(train[0] - train_s, 0.0) + max(forward[0] - forward_s, 0.0)
+    return StepTime(train_s=train_s, batch_size=size, eval_s=forward_s, warmup_s=warmup)
+
+
+def _head(data, n: int):
+    """The first ``n`` samples of an array or a list, tuple or dict of arrays (None stays None)."""
+    if data is None:
+        return None
+    if isinstance(data, dict):
+        return {k: _head(v, n) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return type(data)(_head(v, n) for v in data)
+    return data[:n]
+
+
+def _length(data) -> int:
+    while isinstance(data, dict | list | tuple):  # the first array of a structure
+        data = next(iter(data.values() if isinstance(data, dict) else data), None)
+    return 0 if data is None else len(data)
+
+
+@dataclass(frozen=True)
+class Knob:
+    """One setting changed, and the estimate it gives: ``--epochs 240 ≈ 9 h 50 m``."""
+
+    name: str
+    value: int
+    estimate: Estimate
+
+    @property
+    def flag(self) -> str:
+        return f"--{self.name} {self.value}"
+
+    def text(self) -> str:
+        return f"{self.flag} ≈ {self.estimate.span()}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A study's wall time, from the step times of its trials' models.
+
+    One trial costs its first steps' tracing, ``epochs`` times (its training steps plus its
+    forward steps over the validation split, and over the test split too with
+    ``test_every_epoch``), one forward pass over the test split, and ``overhead_s``. Trials
+    share ``workers`` processes whose combined speed is ``workers × efficiency`` times one's;
+    the study takes at least its longest trial.
+
+    Attributes:
+        steps: one per trial to run, in order (a grid's points in order; a sampled study
+            repeats its default point's).
+        epochs: epochs per trial.
+        n_train, n_val, n_test: samples in each split, before any ``subset``.
+        test_every_epoch: the study evaluates the test split each epoch.
+        workers: worker processes.
+        efficiency: measured throughput of ``workers`` processes over ``workers`` × one's
+            (BENCHMARKS.md: 2 workers on 2 cores gave 1.08–1.30×, i.e. 0.54–0.65); None
+            assumes 1.0, and the text says so when ``workers`` > 1.
+        repeats: (fewest, most) runs of each trial: racing stops a point between the two.
+        overhead_s: per trial, outside the steps (MLflow, artifacts, building the model).
+        subset: ``--subset``: at most this many samples of each split.
+    """
+
+    steps: tuple[StepTime, ...]
+    epochs: int
+    n_train: int
+    n_val: int = 0
+    n_test: int = 0
+    test_every_epoch: bool = False
+    workers: int = 1
+    efficiency: float | None = None
+    repeats: tuple[int, int] = (1, 1)
+    overhead_s: float = 0.0
+    subset: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(self.steps))
+        low, high = self.repeats
+        if not 1 <= low <= high:
+            raise ValueError(f"repeats={self.repeats} must be (low, high) with 1 <= low <= high")
+        if self.workers < 1 or self.epochs < 1 or (self.efficiency is not None and self.efficiency <= 0):
+            raise ValueError(f"workers={self.workers}, epochs={self.epochs} must be >= 1, efficiency > 0")
+
+    @property
+    def trials(self) -> int:
+        return len(self.steps)
+
+    def trial_seconds(self, step: StepTime) -> float:
+        """One run of one trial."""
+
+        def batches(n: int) -> int:
+            return math.ceil(min(n, self.subset or n) / step.batch_size)
+
+        val_and_test = batches(self.n_val) + (batches(self.n_test) if self.test_every_epoch else 0)
+        epoch = batches(self.n_train) * step.train_s + val_and_test * step.forward_s
+        return step.warmup_s + self.epochs * epoch + batches(self.n_test) * step.forward_s + self.overhead_s
+
+    def seconds(self) -> tuple[float, float]:
+        """The study's wall time with the fewest repeats and with the most."""
+        each = [self.trial_seconds(s) for s in self.steps]
+        return self._wall(each, self.repeats[0]), self._wall(each, self.repeats[1])
+
+    def _wall(self, each: list[float], repeats: int) -> float:
+        if not each:
+            return 0.0
+        busy = min(self.workers, len(each) * repeats)
+        speed = busy * (self.efficiency or 1.0) if busy > 1 else 1.0  # one alone runs at full speed
+        return max(sum(each) * repeats / speed, max(each))
+
+    def span(self) -> str:
+        low, high = self.seconds()
+        return human(high) if human(low) == human(high) else f"{human(low)}–{human(high)}"
+
+    def text(self, also: Sequence[Knob] = ()) -> str:
+        """``estimated time: 25 trials × 1,000 epochs ≈ 41 h on 1 worker; --subset 5000 ≈ 4 h``.
+
+        Args:
+            also: other settings to show with their estimates (see :meth:`knob`).
+        """
+        low, high = self.repeats
+        repeats = "" if high == 1 else f" × {low} repeats" if low == high else f" × {low}–{high} repeats"
+        subset = f" (--subset {self.subset})" if self.subset else ""
+        workers = f"{self.workers} worker{'s' if self.workers > 1 else ''}"
+        if self.workers > 1 and self.efficiency is None:
+            workers += " (if they scale perfectly)"
+        line = (
+            f"estimated time: {self.trials:,} trial{'s' if self.trials != 1 else ''}{repeats} × "
+            f"{self.epochs:,} epoch{'s' if self.epochs != 1 else ''}{subset} ≈ {self.span()} on {workers}"
+        )
+        return "; ".join([line, *(k.text() for k in also)])
+
+    def knob(self, name: str, value: int) -> Knob:
+        """This study with ``--<name> <value>``: ``epochs``, ``subset``, ``trials`` or ``repeats``."""
+        if name == "epochs":
+            changed = replace(self, epochs=value)
+        elif name == "subset":
+            changed = replace(self, subset=value)
+        elif name == "trials":
+            changed = replace(self, steps=self.steps[:value])
+        elif name == "repeats":
+            changed = replace(self, repeats=(min(self.repeats[0], value), value))
+        else:
+            raise ValueError(f"unknown knob {name!r}; known: {', '.join(KNOBS)}")
+        return Knob(name, value, changed)
+
+    def fits(self, budget_s: float) -> bool:
+        """Whether even the most repeats end within ``budget_s`` seconds."""
+        return self.seconds()[1] <= budget_s
+
+    def suggestions(self, budget_s: float) -> list[Knob]:
+        """For each setting that can shrink the study, the largest value that fits ``budget_s``,
+        with its estimate; a setting that cannot fit even at 1 is left out."""
+        ceilings = {
+            "epochs": self.epochs - 1,
+            "subset": min(self.subset or math.inf, max(self.n_train, self.n_val, self.n_test)) - 1,
+            "trials": self.trials - 1,
+            "repeats": self.repeats[1] - 1,
+        }
+        found = []
+        for name in KNOBS:
+            best = _largest(
+                lambda v, name=name: self.knob(name, v).estimate.fits(budget_s), int(ceilings[name])
+            )
+            if best is not None:
+                found.append(self.knob(name, best))
+        return found
+
+    def refusal(self, budget_s: float, budget: str | None = None) -> str:
+        """The one-line message that refuses a study over ``budget_s`` and says what would fit."""
+        asked = budget or human(budget_s)
+        fixes = self.suggestions(budget_s)
+        fix = (
+            f"it would fit with {', '.join(k.text() for k in fixes)}"
+            if fixes
+            else "no single --epochs, --subset, --trials or --repeats makes it fit: raise --budget"
+        )
+        return f"{self.text()}, over --budget {asked}: {fix}"
+
+    def check(self, budget_s: float, budget: str | None = None) -> None:
+        """Raise :class:`OverBudgetError` with :meth:`refusal`'s message unless the study fits."""
+        if not self.fits(budget_s):
+            raise OverBudgetError(self.refusal(budget_s, budget))
+
+
+def _largest(ok: Callable[[int], bool], ceiling: int) -> int | None:
+    """The largest v in 1..ceiling with ok(v), for ok true up to some v and false beyond."""
+    if ceiling < 1 or not ok(1):
+        return None
+    low, high = 1, ceiling
+    while low < high:
+        middle = (low + high + 1) // 2
+        if ok(middle):
+            low = middle
+        else:
+            high = middle - 1
+    return low
