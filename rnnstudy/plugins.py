@@ -18,10 +18,14 @@ unconditionally. tests/test_plugin_contract.py checks every built-in plugin agai
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
 
 from rnnstudy.data import Data
 
@@ -45,10 +49,11 @@ class HyperModel(Protocol):
     Optional hooks, each called once per trial when present:
 
     - ``fit(hp, model, *, x, y, validation_data, epochs, batch_size, callbacks, verbose)``:
-      train the model (Keras Tuner's hook; a model that is not Keras must have it, and must
-      call ``callbacks``' ``on_epoch_end`` and honour ``model.stop_training``). Without it,
-      ``model.fit`` is called with the same arguments. A model that is not Keras also offers
-      ``evaluate``, ``predict`` and ``count_params``.
+      train the model; or Keras Tuner's ``fit(hp, model, *args, **kwargs)``, called as its
+      tuner calls it (``x, y`` positional, no ``batch_size``: the hook may pick its own). A
+      model that is not Keras must have it, call ``callbacks``' ``on_epoch_end`` and honour
+      ``model.stop_training``; it also offers ``evaluate``, ``predict`` and ``count_params``.
+      Without a hook, ``model.fit`` is called with the same arguments.
     - ``metrics() -> list``: Keras metrics to compile with besides accuracy (e.g. perplexity).
     - ``artifacts(model, data, directory)``: write files for the trial's MLflow run.
     """
@@ -58,6 +63,60 @@ class HyperModel(Protocol):
 
 def _keras_fit(hp, model, **fit_args):
     return model.fit(**fit_args)
+
+
+def _keras_tuner_fit(fit: Callable) -> Callable:
+    """Call a Keras Tuner style ``fit(hp, model, *args, **kwargs)`` as Keras Tuner's tuner does.
+
+    The tuner passes ``tuner.search``'s arguments on as they came: ``x, y`` positional, the rest
+    by keyword, and ``batch_size`` only if the caller gave it, so a hypermodel's
+    ``model.fit(*args, batch_size=hp.Choice(...), **kwargs)`` picks its own. rnnstudy's
+    ``batch_size`` hyperparameter still applies to a fit that picks none: while the hook runs,
+    ``model.fit`` takes it as its default.
+    """
+
+    def call(hp, model, *, x, y, batch_size, **fit_args):
+        with _default_batch_size(model, batch_size):
+            return fit(hp, model, x, y, **fit_args)
+
+    return call
+
+
+@contextlib.contextmanager
+def _default_batch_size(model, batch_size: int):
+    original = model.fit
+
+    def fit(*args, **kwargs):
+        x = args[0] if args else kwargs.get("x")
+        arrays = isinstance(x, (np.ndarray, list, tuple, dict)) or hasattr(x, "__array__")
+        if len(args) < 3 and arrays:  # a tf.data.Dataset or a generator batches itself
+            kwargs.setdefault("batch_size", batch_size)
+        return original(*args, **kwargs)
+
+    model.fit = fit
+    try:
+        yield
+    finally:
+        del model.fit
+
+
+def _fit_hook(made) -> Callable:
+    """The hypermodel's fit, called the way it expects: rnnstudy's hooks name every argument
+    (``fit(hp, model, *, x, y, validation_data, epochs, batch_size, callbacks, verbose)``);
+    Keras Tuner's take ``*args, **kwargs``."""
+    fit = getattr(made, "fit", None)
+    if fit is None or _is_default_fit(made):
+        return _keras_fit
+    if "batch_size" in inspect.signature(fit).parameters:
+        return fit
+    return _keras_tuner_fit(fit)
+
+
+def _is_default_fit(made) -> bool:
+    """Keras Tuner's own ``HyperModel.fit`` is ``model.fit(*args, **kwargs)``: no hook at all."""
+    import keras_tuner
+
+    return isinstance(made, keras_tuner.HyperModel) and type(made).fit is keras_tuner.HyperModel.fit
 
 
 def _no_metrics() -> list:
@@ -85,7 +144,7 @@ def hypermodel(factory: ModelPlugin, info: dict[str, Any]) -> Hypermodel:
     build = made.build if isinstance(made, HyperModel) else made
     return Hypermodel(
         build=build,
-        fit=getattr(made, "fit", None) or _keras_fit,
+        fit=_fit_hook(made),
         metrics=getattr(made, "metrics", None) or _no_metrics,
         artifacts=getattr(made, "artifacts", None) or _no_artifacts,
         source=made,

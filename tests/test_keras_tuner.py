@@ -6,16 +6,14 @@ a ``fit`` that preprocesses ``x``; conditional scopes for model selection; and t
 ``keras_tuner.applications`` hypermodels, ``tunable=False`` included. Models are really built
 and trained (tiny arrays, one epoch).
 
-``tuner_fit`` calls a hypermodel the way Keras Tuner's tuner does; ``rnnstudy_fit`` is the call
-convention proposed for rnnstudy's trial runner (one that serves rnnstudy's own fit hooks and
-Keras Tuner's alike), tested here until it moves there.
+``tuner_fit`` calls a hypermodel the way Keras Tuner's tuner does; ``rnnstudy_fit`` the way
+rnnstudy's trial runner does (rnnstudy.plugins: one call for rnnstudy's own fit hooks and Keras
+Tuner's alike).
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import inspect
 
 import keras
 import keras_tuner
@@ -23,6 +21,7 @@ import numpy as np
 import optuna
 import pytest
 
+from rnnstudy import plugins
 from rnnstudy.errors import SearchSpaceError
 from rnnstudy.hyperparameters import HyperParameters
 from rnnstudy.space import Float, Int
@@ -59,41 +58,9 @@ def tuner_fit(hypermodel, hp, *args, **kwargs):
     return model, result, counter
 
 
-def rnnstudy_fit(hypermodel, hp, model, *, x, y, validation_data, epochs, batch_size, callbacks, verbose=0):
-    """The call proposed for rnnstudy's trial runner.
-
-    A fit hook that names ``batch_size`` (rnnstudy's: ``fit(self, hp, model, *, x, y, ...)``)
-    gets every argument by keyword. Keras Tuner's ``fit(self, hp, model, *args, **kwargs)`` gets
-    ``x, y`` positional, as ``tuner.search(x, y, ...)`` passes them, and no ``batch_size``: its
-    ``model.fit`` takes rnnstudy's unless the hypermodel passes its own.
-    """
-    common = dict(validation_data=validation_data, epochs=epochs, callbacks=list(callbacks), verbose=verbose)
-    fit = getattr(hypermodel, "fit", None)
-    if fit is None:
-        return model.fit(x, y, batch_size=batch_size, **common)
-    if "batch_size" in inspect.signature(fit).parameters:
-        return fit(hp, model, x=x, y=y, batch_size=batch_size, **common)
-    with _default_batch_size(model, batch_size):
-        return fit(hp, model, x, y, **common)
-
-
-@contextlib.contextmanager
-def _default_batch_size(model, batch_size):
-    """While a Keras Tuner fit runs, ``model.fit`` defaults to rnnstudy's batch size."""
-    original = model.fit
-
-    def fit(*args, **kwargs):
-        x = args[0] if args else kwargs.get("x")
-        arrays = isinstance(x, (np.ndarray, list, tuple, dict)) or hasattr(x, "__array__")
-        if len(args) < 3 and arrays:  # not for a tf.data.Dataset or generator: they batch themselves
-            kwargs.setdefault("batch_size", batch_size)
-        return original(*args, **kwargs)
-
-    model.fit = fit
-    try:
-        yield
-    finally:
-        del model.fit
+def rnnstudy_fit(hypermodel, hp, model, **fit_args):
+    """The trial runner's call: the hypermodel's hook adapted once (rnnstudy.plugins)."""
+    return plugins.hypermodel(lambda info: hypermodel, {}).fit(hp, model, **fit_args)
 
 
 # --- the guide's build function --------------------------------------------------------
