@@ -63,6 +63,16 @@ def _assignment(ctx, param, values) -> dict:
     return parsed
 
 
+def _repeats(ctx, param, text):
+    """--repeats N or adaptive (checked by the study: one line, exit 2)."""
+    if text is None or text == "adaptive":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        return text  # the study names what is allowed
+
+
 @click.group(cls=RnnstudyGroup)
 @click.version_option(package_name="rnnstudy")
 def cli() -> None:
@@ -75,7 +85,18 @@ def cli() -> None:
 @STORAGE
 @TRACKING
 @click.option("--epochs", type=int, help="Override the study's epochs (e.g. 2 for a quick try).")
-@click.option("--trials", type=int, help="Run at most this many trials (the first points of a grid).")
+@click.option(
+    "--trials",
+    type=int,
+    help="Run at most this many trials (the first of a grid, seed by seed; configurations of a sampler).",
+)
+@click.option(
+    "--repeats",
+    callback=_repeats,
+    metavar="N|adaptive",
+    help="Seeds per configuration (paired: every point runs seeds 0..N-1), or 'adaptive' to race: "
+    "more seeds only for points that still tie with the best [default: the study's].",
+)
 @click.option("--subset", type=int, help="Use at most N samples of each data split.")
 @click.option(
     "--set",
@@ -98,7 +119,17 @@ def cli() -> None:
     help="Replace a worker process after this many trials (bounds memory).",
 )
 def optimize(
-    study_file, workers, storage, tracking_uri, epochs, trials, subset, values, data_dir, trials_per_worker
+    study_file,
+    workers,
+    storage,
+    tracking_uri,
+    epochs,
+    trials,
+    repeats,
+    subset,
+    values,
+    data_dir,
+    trials_per_worker,
 ) -> None:
     """Run STUDY_FILE's search; every trial is logged to MLflow. Run again to resume."""
     from rnnstudy.driver import RunOptions
@@ -122,7 +153,7 @@ def optimize(
         workers=workers,
         data_dir=data_dir,
         trials_per_worker=trials_per_worker,
-        overrides={"values": overrides, "trials": trials},
+        overrides={"values": overrides, "trials": trials, "repeats": repeats},
         command=shlex.join(["rnnstudy", *sys.argv[1:]]),
     )
     run(study_file, options)

@@ -13,21 +13,20 @@ trials are kept and only the rest runs.
 from __future__ import annotations
 
 import contextlib
-import json
 import signal
 import sys
 import threading
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from rnnstudy import optuna_internals, supervisor, worker
+from rnnstudy import supervisor, worker
 from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.hyperparameters import HyperParameters
 from rnnstudy.messages import TrialEnded
 from rnnstudy.outcome import DONE_STATES, Ending, Outcome, end_trial
 from rnnstudy.pool import Pool
 from rnnstudy.registry import KINDS, Registry, default_registry
+from rnnstudy.schedule import Plan, plan
 from rnnstudy.study import Study, load_study
 from rnnstudy.supervisor import Supervisor
 from rnnstudy.urls import redact
@@ -79,8 +78,8 @@ class Session:
         runs = self.tracker.open_trial_runs(self.experiment_id, self.parent_id, number)
         end_trial(self.study, number, ending, tracker=self.tracker, run_ids=runs)
 
-    def replan(self) -> int:
-        """Recover stale trials and enqueue what has no trial; return how many wait."""
+    def replan(self) -> Plan:
+        """Recover stale trials and enqueue what has no trial yet."""
         with self.lock():
             recover(self)
             return plan(self.study, self.spec, self.points)
@@ -126,7 +125,8 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
             session.study = _open_study(session)
             session.experiment_id, session.parent_id = _parent_run(session)
             lost = recover(session)
-            to_run = plan(session.study, spec, points)
+            planned = plan(session.study, spec, points)
+        to_run = planned.waiting
         go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
         pool.go(go, min(options.workers, to_run))  # the workers not needed are killed
     except BaseException:
@@ -140,6 +140,8 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
         file=out,
         flush=True,
     )
+    if planned.reason:
+        print(planned.reason, file=out, flush=True)
 
     # run: worker processes claim the waiting trials
     status = "FINISHED"
@@ -170,10 +172,11 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
 def _most_trials(spec: Study) -> int:
     """An upper bound of the trials this run may start (0 when the study's space is wrong:
     validation will say what)."""
+    seeds = spec.max_repeats if spec.racing else max(len(spec.seeds), 1)
     if spec.sampler != "grid":
-        return spec.trials  # a sampling study must say how many (Study checks)
+        return spec.trials * seeds  # a sampling study must say how many (Study checks)
     try:
-        return len(spec.grid_points[: spec.trials or None])
+        return min(len(spec.grid_points) * seeds, spec.trials or 10**9)
     except RnnstudyError:
         return 0
 
@@ -300,31 +303,6 @@ def _admitted(point: dict[str, Any] | None, declared: dict[str, Any]) -> bool:
     return point is not None and all(k in declared and declared[k].admits(v) for k, v in point.items())
 
 
-def plan(study, spec: Study, points: list[dict] | None) -> int:
-    """Enqueue what is still to run; return how many trials are waiting. Call under the lock.
-
-    A grid point is enqueued when no trial of it is finished, running or waiting. A sampling
-    study gets as many empty trials as its budget lacks; the sampler fills each in when a
-    worker claims it. Failed trials count for neither, so they run again.
-    """
-    from optuna.trial import TrialState
-
-    live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.WAITING, TrialState.RUNNING)
-    trials = study.get_trials(deepcopy=False, states=live)
-    if points is None:
-        pending = [{} for _ in range(max(spec.trials - len(trials), 0))]
-    else:
-        taken = Counter(_key(optuna_internals.enqueued_point(t) or t.params) for t in trials)
-        pending = [p for p in points[: spec.trials or len(points)] if not taken[_key(p)]]
-    for point in pending:
-        study.enqueue_trial(point)
-    return len(pending) + sum(t.state == TrialState.WAITING for t in trials)
-
-
-def _key(point: dict) -> str:
-    return json.dumps(point, sort_keys=True, default=str)
-
-
 def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, command, out) -> None:
     """Keep up to ``workers`` processes busy while trials wait; show their progress.
 
@@ -338,7 +316,8 @@ def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, comman
     progress = Progress(
         to_run, spec.objective, spec.direction, workers=workers, best=best_trial(session.study), out=out
     )
-    boss = Supervisor(workers)
+    # a race, or a sampled configuration's other seeds, is planned as results come in
+    boss = Supervisor(workers, replan_after_trials=spec.racing or (spec.repeated and spec.sampler != "grid"))
 
     def carry_out(actions: list[supervisor.Action]) -> None:
         for action in actions:
@@ -348,7 +327,10 @@ def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, comman
             elif isinstance(action, supervisor.InterruptTrial):
                 session.end(action.trial, Ending(Outcome.INTERRUPTED, reason=worker.INTERRUPTED))
             elif isinstance(action, supervisor.Replan):
-                progress.replanned(session.replan() + len(boss.running))
+                planned = session.replan()
+                progress.replanned(planned.waiting + planned.running)
+                if planned.reason:
+                    progress.note(planned.reason)
             elif isinstance(action, supervisor.StartWorker) and _count(session.study, ("WAITING",)):
                 pool.start()
             elif isinstance(action, supervisor.InterruptWorkers):

@@ -64,6 +64,10 @@ class Progress:
         elif isinstance(message, TrialEnded):
             self._trial_end(message)
 
+    def note(self, text: str) -> None:
+        """A line about the study as a whole (why a race adds trials, say)."""
+        self._line(text)
+
     def replanned(self, remaining: int) -> None:
         """The study was planned again (a worker died): ``remaining`` trials wait or run."""
         self.total = self.done + remaining

@@ -30,6 +30,7 @@ import pandas as pd
 from rnnstudy.direction import lower_is_better
 from rnnstudy.errors import RnnstudyError
 from rnnstudy.outcome import STATE_TAG, Outcome
+from rnnstudy.schedule import label
 from rnnstudy.study import Study
 from rnnstudy.tracking import STUDY_TAG, TRIAL_TAG, Tracker
 from rnnstudy.urls import redact
@@ -67,13 +68,31 @@ class StudyFacts:
     sampler: str = "grid"
     window: int = 1
     report: Callable | None = None
+    path: str | None = None  # the study file, for the command a verdict suggests
 
     @classmethod
     def of(cls, spec: Study) -> StudyFacts:
         searched = list(spec.search) or list(dict.fromkeys(k for p in spec.points or () for k in p))
         return cls(
-            spec.name, searched, spec.objective, spec.direction, spec.sampler, spec.window, spec.report
+            spec.name,
+            searched,
+            spec.objective,
+            spec.direction,
+            spec.sampler,
+            spec.window,
+            spec.report,
+            _shown_path(spec.path),
         )
+
+
+def _shown_path(path) -> str | None:
+    """A study file's path as the user would type it: relative to here when it is below."""
+    if path is None:
+        return None
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> StudyFacts:
@@ -205,11 +224,17 @@ class Report:
     notes: list[str] = field(default_factory=list)
     extra: str | None = None  # the study file's own analysis, as text
     headers: dict[str, str] = field(default_factory=dict)
+    comparison: Any = None  # rnnstudy.statistics.Comparison of the points, when they have seeds
+    points: pd.DataFrame | None = None  # one row per point (repeats): n, mean, CI, test against the best
 
     def text(self) -> str:
-        """For the terminal."""
-        shown = _formatted(self.table).rename(columns=self.headers)
-        parts = [self.title, shown.to_string() if not shown.empty else "no finished trials yet"]
+        """For the terminal: with repeats, the points (the trials are in trials.csv)."""
+        parts = [self.title]
+        if self.points is not None:
+            parts += [_points_shown(self.points).to_string(), *self.comparison.lines()]
+        else:
+            shown = _formatted(self.table).rename(columns=self.headers)
+            parts.append(shown.to_string() if not shown.empty else "no finished trials yet")
         if self.pivot is not None:
             parts.append(f"{self.pivot_caption}\n{_formatted(self.pivot).to_string()}")
         parts += self.notes
@@ -218,7 +243,14 @@ class Report:
         return "\n\n".join(parts)
 
     def markdown(self) -> str:
-        parts = [f"## {self.title}", markdown_table(self.table, self.headers)]
+        parts = [f"## {self.title}"]
+        if self.points is not None:
+            parts += [
+                markdown_table(_points_shown(self.points)),
+                "\n".join(f"- {line}" for line in self.comparison.lines()),
+                "### Trials",
+            ]
+        parts.append(markdown_table(self.table, self.headers))
         if self.pivot is not None:
             parts += [self.pivot_caption, markdown_table(self.pivot)]
         parts += ["\n".join(f"- {note}" for note in self.notes)] if self.notes else []
@@ -227,11 +259,15 @@ class Report:
         return "\n\n".join(parts) + "\n"
 
     def write(self, folder: Path) -> list[Path]:
-        """``table.csv``, ``pivot.csv`` when pivoted, and ``report.md`` with everything."""
+        """``table.csv`` (a row per point with repeats, else per trial), ``trials.csv`` with
+        repeats, ``pivot.csv`` when pivoted, and ``report.md`` with everything."""
         folder.mkdir(parents=True, exist_ok=True)
         paths = [folder / "table.csv", folder / "report.md"]
-        self.table.to_csv(paths[0])
+        (self.points if self.points is not None else self.table).to_csv(paths[0])
         paths[1].write_text(self.markdown())
+        if self.points is not None:
+            paths.append(folder / "trials.csv")
+            self.table.to_csv(paths[-1])
         if self.pivot is not None:
             paths.append(folder / "pivot.csv")
             self.pivot.to_csv(paths[-1])
@@ -265,9 +301,12 @@ def build(
             f"stable (max - min of {metric} over the last {last} epochs < {options.stable}): "
             f"{len(shown)} of {len(full)} trials"
         )
+    comparison, points = _compare_points(frame, shown, searched, options.value, facts)
     best = _best_line(shown, searched, options.value, facts)
-    if best:
+    if best and points is None:
         notes.append(("best stable: " if options.stable is not None else "best: ") + best)
+        if comparison is not None:
+            notes.append(comparison.verdict)  # one seed per point: the ranking is unverified
     axes = options.pivot or _grid_axes(full, searched, facts)
     pivoted = pivot(shown, *axes, options.value, like=full) if axes else None
     caption = f"{options.value} by {axes[0]} (rows) and {axes[1]} (columns), with means" if axes else ""
@@ -282,7 +321,78 @@ def build(
         f"{facts.name}: {len(shown)} finished trial(s); {metric} at the last epoch, its best, "
         f"and its mean and spread (max - min) over the last {last} epochs"
     )
-    return Report(title, shown, pivoted, caption, notes, extra, _headers(metric, last))
+    if points is not None:
+        title = f"{facts.name}: {len(points)} points × seeds, {len(shown)} finished trial(s); {options.value} per point"
+    return Report(title, shown, pivoted, caption, notes, extra, _headers(metric, last), comparison, points)
+
+
+COST_COLUMNS = ("params_total", "train_time_s", "test_accuracy")  # averaged per point beside the test
+
+
+def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str, facts: StudyFacts):
+    """With seeds: each point's n, mean and CI of ``value``, tested against the best point
+    (rnnstudy.statistics.compare); with one seed per point, only the line that says so.
+    Returns (comparison, the points' table) or (comparison or None, None)."""
+    from rnnstudy import statistics
+
+    if shown.empty or value not in shown:
+        return None, None
+    names = [n for n in searched if n in shown and n != "seed"]
+    labels = shown[names].apply(lambda row: label(row.to_dict()), axis=1) if names else "the default point"
+    seeds = (
+        shown["seed"] if "seed" in shown else completed(frame).set_index("trial")["seed"].reindex(shown.index)
+    )
+    scores = pd.DataFrame({"point": labels, "seed": seeds.fillna(0).astype(int), "value": shown[value]})
+    lower = lower_is_better(value, objective=facts.objective, direction=facts.direction)
+    command = f"rnnstudy optimize {facts.path or 'STUDY_FILE'} --repeats 5"
+    comparison = statistics.compare(scores, lower_is_better=lower, verify_command=command)
+    if scores.groupby("point")["seed"].nunique().max() < 2:
+        return comparison, None  # one seed per point: the per-trial table, and the verdict's warning
+    points = comparison.frame()
+    firsts = shown.assign(point=labels).groupby("point").first()
+    costs = (
+        shown.assign(point=labels)
+        .groupby("point")[[c for c in COST_COLUMNS if c in shown and c != value]]
+        .mean()
+    )
+    points = firsts[names].join(points, how="right").join(costs)
+    points.index.name = "point"
+    return comparison, points
+
+
+def _points_shown(points: pd.DataFrame) -> pd.DataFrame:
+    """The points' table for people: the searched values, n, mean ± CI half-width, the
+    difference to the best with its interval, the Holm-corrected p-values, the verdict, then
+    the points' mean size, training time and test accuracy."""
+    from rnnstudy.statistics import COLUMNS
+
+    names = [c for c in points.columns if c not in COLUMNS and c not in COST_COLUMNS]
+    shown = pd.DataFrame({c: [_cell(c, v) for v in points[c]] for c in names}, index=points.index)
+    shown["n"] = points["n"].astype(int).astype(str)
+    half = (points["ci_high"] - points["ci_low"]) / 2
+    shown["mean ± 95% CI"] = [
+        f"{m:.4f} ± {h:.4f}" if pd.notna(h) else f"{m:.4f}" for m, h in zip(points["mean"], half)
+    ]
+    shown["std"] = [_cell("std", v) for v in points["std"]]
+    shown["diff to best [95% CI]"] = [
+        "" if verdict == "best" or pd.isna(d) else f"{d:+.4f} [{lo:+.4f}, {hi:+.4f}]"
+        for d, lo, hi, verdict in zip(
+            points["diff"], points["diff_low"], points["diff_high"], points["verdict"]
+        )
+    ]
+    shown["p (t, Holm)"] = [_p(v) for v in points["p"]]
+    shown["p (Wilcoxon, Holm)"] = [_p(v) for v in points["p_wilcoxon"]]
+    shown["verdict"] = points["verdict"]
+    headers = _headers("", 0)
+    for column in [c for c in COST_COLUMNS if c in points]:
+        shown[headers.get(column, column)] = [_cell(column, v) for v in points[column]]
+    return shown
+
+
+def _p(value) -> str:
+    if pd.isna(value):
+        return ""
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def table(
@@ -300,6 +410,8 @@ def table(
     if done.empty:
         return pd.DataFrame(columns=["trial"]).set_index("trial")
     out = done[["trial", *[c for c in searched if c in done]]].copy()
+    if "seed" in done and "seed" not in searched and done["seed"].nunique() > 1:
+        out["seed"] = done["seed"]  # repeats: the trials of a point differ by their seed
     sizes = ["params_total"]
     if "params_trainable" in done and not done["params_trainable"].equals(done["params_total"]):
         sizes.append("params_trainable")  # only where something is frozen (seed 000's GloVe)

@@ -19,6 +19,7 @@ from rnnstudy.errors import StudyFileError
 from rnnstudy.space import Space, as_space, grid
 
 SAMPLERS = ("grid", "tpe", "random", "cmaes", "qmc")
+ADAPTIVE = "adaptive"  # repeats decided by racing (rnnstudy.statistics.race_step)
 PRUNERS = ("none", "median", "successive_halving", "hyperband")
 REDUCTIONS = ("best", "last", "mean_last")
 PLUGIN_CHOICES = ("dataset", "model", "optimizer")
@@ -45,6 +46,11 @@ class Study:
             the last ``window`` epochs (seed 003's "mean of the last 200 epochs").
         pruner: "none", "median", "successive_halving" or "hyperband".
         test_every_epoch: also evaluate the test set after every epoch (seed 003's curves).
+        repeats: how many seeds each configuration runs with: N runs seeds 0 … N−1 for every
+            point (the same seeds everywhere, so comparisons are paired); "adaptive" races:
+            every point starts with ``min_repeats`` seeds, and more go only to the points that
+            still tie with the leader, up to ``max_repeats``. 1 (the default) runs each point once.
+        min_repeats, max_repeats: the range of an adaptive race (3 and 10).
         name: the Optuna study and MLflow experiment; defaults to the file name.
     """
 
@@ -62,6 +68,9 @@ class Study:
     window: int = 1
     pruner: str = "none"
     test_every_epoch: bool = False
+    repeats: int | str = 1
+    min_repeats: int = 3
+    max_repeats: int = 10
     name: str | None = None
     description: str = ""
     report: Callable | None = None
@@ -92,6 +101,46 @@ class Study:
         for kind in PLUGIN_CHOICES:  # the chosen plugins are hyperparameters like any other
             if kind not in self.search and not any(kind in p for p in self.points or ()):
                 self.fixed.setdefault(kind, getattr(self, kind))
+        self._check_repeats()
+
+    @property
+    def racing(self) -> bool:
+        return self.repeats == ADAPTIVE
+
+    @property
+    def repeated(self) -> bool:
+        """Whether each configuration runs with several seeds (the seed is then rnnstudy's)."""
+        return self.racing or self.repeats > 1
+
+    @property
+    def seeds(self) -> list[int]:
+        """The seeds every configuration runs with from the start (a race may add more)."""
+        if not self.repeated:
+            return []
+        return list(range(self.min_repeats if self.racing else self.repeats))
+
+    def _check_repeats(self) -> None:
+        if self.racing:
+            from rnnstudy.statistics import check_race
+
+            check_race(self.min_repeats, self.max_repeats)
+            if self.sampler != "grid":
+                raise StudyFileError(
+                    f"repeats={ADAPTIVE!r} races the points of a grid or `points`; sampler={self.sampler!r} "
+                    "samples new ones: give a number of repeats instead, e.g. --repeats 3"
+                )
+        elif isinstance(self.repeats, bool) or not isinstance(self.repeats, int) or self.repeats < 1:
+            raise StudyFileError(
+                f"repeats={self.repeats!r} is not allowed: give a whole number >= 1 (seeds per "
+                f"configuration, e.g. --repeats 5) or {ADAPTIVE!r} for racing"
+            )
+        seeded = "seed" in self.search or "seed" in self.fixed or any("seed" in p for p in self.points or ())
+        if self.repeated and seeded:
+            raise StudyFileError(
+                f"repeats={self.repeats!r} runs every configuration with seeds 0, 1, ... itself, so the "
+                "study must not also search or fix `seed`: remove it from search/points/fixed/--set, "
+                "or run with --repeats 1"
+            )
 
     @property
     def grid_points(self) -> list[dict[str, Any]]:
@@ -113,13 +162,23 @@ class Study:
         fixed = {**self.fixed, **{k: changes[k] for k in PLUGIN_CHOICES if k in changes}}
         return dataclasses.replace(self, **{"fixed": fixed, "name": None, **changes})
 
-    def override(self, *, trials: int | None = None, values: dict[str, Any] | None = None) -> None:
-        """Apply command-line overrides: a trial budget and fixed values (epochs, subset, ...)."""
+    def override(
+        self,
+        *,
+        trials: int | None = None,
+        values: dict[str, Any] | None = None,
+        repeats: int | str | None = None,
+    ) -> None:
+        """Apply command-line overrides: a trial budget, fixed values (epochs, subset, ...) and
+        the repeats."""
         if trials is not None:
             if trials < 1:
                 raise StudyFileError(f"--trials {trials} must be >= 1")
             self.trials = trials
         self.fixed.update(values or {})
+        if repeats is not None:
+            self.repeats = repeats
+        self._check_repeats()
 
 
 def _one_of(what: str, value: Any, allowed: tuple) -> None:

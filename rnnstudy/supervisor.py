@@ -11,6 +11,8 @@ process, storage or MLflow client, so its rules are tested by feeding it events:
   worker replaced; at most ``max_retries`` re-plans per invocation, so a point that kills
   every worker cannot loop for ever;
 - a fatal error (the study itself is wrong) interrupts every worker and starts no other;
+- where the plan depends on results (a race adds seeds to the points still tied with the
+  leader), every trial's end re-plans the study;
 - Ctrl-C (or SIGTERM) stops every worker and ends INTERRUPTED the trials still running.
 """
 
@@ -61,6 +63,7 @@ class Supervisor:
     """Which trial each worker runs, and what to do when something happens."""
 
     workers: int  # how many to keep busy
+    replan_after_trials: bool = False  # the plan depends on results (a race): re-plan after each trial
     max_retries: int = MAX_RETRIES
     running: dict[int, int] = field(default_factory=dict)  # worker pid -> trial number
     exiting: set[int] = field(default_factory=set)  # workers that said they exit
@@ -73,6 +76,8 @@ class Supervisor:
         elif isinstance(message, TrialEnded):
             for pid in [p for p, n in self.running.items() if n == message.trial]:
                 del self.running[pid]
+            if self.replan_after_trials and self.fatal is None:
+                return [Replan()]
         elif isinstance(message, Exiting):
             self.exiting.add(message.pid)
         elif isinstance(message, Fatal) and self.fatal is None:

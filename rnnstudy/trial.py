@@ -27,10 +27,12 @@ from rnnstudy.errors import RnnstudyError
 from rnnstudy.hyperparameters import HyperParameters
 from rnnstudy.messages import EpochEnded, Message, TrialStarted
 from rnnstudy.registry import KINDS, Plugin, Registry
+from rnnstudy.schedule import label
 from rnnstudy.study import Study
 
 Send = Callable[[Message], None]
 
+POINT_TAG = "rnnstudy.point"  # the trial's configuration, without its seed: "c1=90 c2=40"
 OVERFIT = "overfit_pct = 100 × (train accuracy − validation accuracy) at the last epoch"
 
 
@@ -153,7 +155,11 @@ class TrialRunner:
             TrialFailed: it diverged; any other exception also fails only this trial.
             RnnstudyError: the study itself is wrong; the driver stops.
         """
-        hp = HyperParameters(trial=trial, search=self.study.spaces_for(point), fixed=self.study.fixed)
+        fixed = self.study.fixed
+        if self.study.repeated and point is not None:  # the seed is rnnstudy's, not the point's
+            point = dict(point)
+            fixed = {**fixed, "seed": point.pop("seed")}
+        hp = HyperParameters(trial=trial, search=self.study.spaces_for(point or None), fixed=fixed)
         return self._train(trial, hp, run_id)
 
     def _train(self, trial, hp: HyperParameters, run_id: str) -> float:
@@ -162,8 +168,11 @@ class TrialRunner:
         built = build(hp, self.registry, self.data_dir)
         data, model = built.data, built.model
         searched = {k: hp.values[k] for k in hp.search if k in hp.values}
+        tags = {"mlflow.runName": _run_name(trial.number, searched), POINT_TAG: label(searched)}
+        if self.study.repeated:  # the runs of one configuration group by this tag in the UI
+            tags["mlflow.runName"] += f" seed={hp.values['seed']}"
         # the trial's own logging is queued (wait=False): finish() writes it before the run ends
-        self.tracker.set_tags(run_id, {"mlflow.runName": _run_name(trial.number, searched)}, wait=False)
+        self.tracker.set_tags(run_id, tags, wait=False)
         self.tracker.log_params(
             run_id,
             {

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from rnnstudy import optuna_internals, worker
-from rnnstudy.driver import plan
 from rnnstudy.registry import Registry
+from rnnstudy.schedule import plan
 from rnnstudy.strategy import make_pruner, make_sampler
 from rnnstudy.study import Study
 from rnnstudy.tracking import Tracker

@@ -1,7 +1,9 @@
 """A test-only plugin distribution: a tiny dataset and a non-Keras model that does what its
 hyperparameters say, so parallel runs, pruning and faults can be tested exactly and fast.
 
-The model's ``val_accuracy`` at epoch ``e`` (from 1) is ``score + slope * e``; it can sleep
+The model's ``val_accuracy`` at epoch ``e`` (from 1) is ``score + slope * e``, plus, with
+``noise`` > 0, a normal draw of that standard deviation from the trial's seed and its score (the
+point's true value plus seeded noise: the statistics of repeats are tested on it); it can sleep
 each epoch (to be killed or interrupted mid-trial), raise, or let its loss become NaN.
 Installed for a test as a throwaway distribution by ``tests/conftest.py``.
 """
@@ -34,11 +36,14 @@ class ScriptedModel:
         self.epoch_seconds = hp.Float("epoch_seconds", 0.0, 600.0, default=0.0)
         self.raise_at = hp.Int("raise_at_epoch", 0, 10**6, default=0)
         self.nan_at = hp.Int("nan_at_epoch", 0, 10**6, default=0)
+        noise = hp.Float("noise", 0.0, 1.0, default=0.0)
+        draw = np.random.default_rng([hp.get("seed"), round(self.score * 10**6)]).standard_normal()
+        self.offset = noise * draw  # the same for every epoch: a trial is one draw of its point
         self.stop_training = False
         self.epochs_run = 0
 
     def val_accuracy(self, epoch: int) -> float:
-        return self.score + self.slope * epoch
+        return self.score + self.slope * epoch + self.offset
 
     def evaluate(self, x, y, batch_size=None, verbose=0, return_dict=True):
         return {"loss": 1.0 - self.score, "accuracy": self.score}

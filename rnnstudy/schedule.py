@@ -1,0 +1,145 @@
+"""What a study still has to run: each configuration × seed enqueued exactly once.
+
+:func:`plan` is called under the study's lock (rnnstudy.storage.study_lock) whenever the study
+starts, after a worker died, and, where the plan depends on results, after a trial ended: so
+processes on several machines that plan together never enqueue a trial twice, and running the
+command again resumes. A configuration is one grid point (or explicit point); with
+``repeats=N`` each runs with the seeds 0 … N−1, seed by seed (every point's seed 0 first, then
+every point's seed 1, ...), so a study stopped early has paired results for all its points.
+``--trials T`` caps a grid at its first T trials in that order.
+
+- **Sampling studies** get as many configurations as their budget (``trials``) lacks: an
+  empty trial that the sampler fills in (with repeats, the configuration's seed 0); once a
+  seed-0 trial is complete its configuration is enqueued again with the other seeds.
+- **Racing** (``repeats="adaptive"``): every point gets ``min_repeats`` seeds; when all of a
+  round's trials are done, rnnstudy.statistics.race_step says which points still tie with the
+  leader, and those get the next seed, until each is separated or has ``max_repeats``.
+
+Failed, interrupted and lost trials count as not there, so their configuration × seed runs again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from rnnstudy import optuna_internals
+from rnnstudy.direction import lower_is_better
+from rnnstudy.study import Study
+
+SEED = "seed"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The outcome of planning: how many trials wait now, how many were just added, and why
+    (a race's reason, shown to the user)."""
+
+    waiting: int
+    added: int = 0
+    reason: str = ""
+    running: int = 0  # trials RUNNING in the storage (here or on other machines)
+
+
+def label(point: dict[str, Any]) -> str:
+    """A configuration as people read it: ``c1=90 c2=40`` (its seed left out)."""
+    return " ".join(f"{k}={v}" for k, v in point.items() if k != SEED) or "the default point"
+
+
+def configuration(frozen) -> dict[str, Any]:
+    """A trial's configuration without its seed: its enqueued point, else what it sampled."""
+    point = dict(optuna_internals.enqueued_point(frozen) or {})
+    point.pop(SEED, None)
+    return point or {k: v for k, v in frozen.params.items() if k != SEED}
+
+
+def plan(study, spec: Study, points: list[dict] | None) -> Plan:
+    """Enqueue what is still to run; call under the study's lock."""
+    from optuna.trial import TrialState
+
+    live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.WAITING, TrialState.RUNNING)
+    trials = study.get_trials(deepcopy=False, states=live)
+    reason = ""
+    if points is None:
+        wanted = _sampled(spec, trials)
+    elif spec.racing:
+        wanted, reason = _raced(spec, points, trials)
+    else:
+        wanted = [_with_seed(p, s) for s in spec.seeds or [None] for p in points]
+        wanted = wanted[: spec.trials or len(wanted)]
+    taken = Counter(_key(optuna_internals.enqueued_point(t) or t.params) for t in trials)
+    pending = []
+    for point in wanted:
+        key = _key(point) if point else None
+        if key is None or not taken[key]:
+            pending.append(point)
+        elif key is not None:
+            taken[key] -= 1
+    for point in pending:
+        study.enqueue_trial(point)
+    waiting = len(pending) + sum(t.state == TrialState.WAITING for t in trials)
+    running = sum(t.state == TrialState.RUNNING for t in trials)
+    return Plan(waiting, len(pending), reason if pending else "", running)
+
+
+def _with_seed(point: dict, seed: int | None) -> dict:
+    return dict(point) if seed is None else {**point, SEED: seed}
+
+
+def _sampled(spec: Study, trials) -> list[dict]:
+    """New configurations the budget lacks (empty: the sampler fills them in), and the other
+    seeds of every complete seed-0 configuration."""
+    firsts = [t for t in trials if (optuna_internals.enqueued_point(t) or {}).get(SEED, 0) == 0]
+    fresh = max(spec.trials - len(firsts), 0)
+    if not spec.repeated:
+        return [{} for _ in range(fresh)]
+    again = [
+        {**configuration(t), SEED: seed}
+        for t in firsts
+        if t.state.name == "COMPLETE"
+        for seed in spec.seeds[1:]
+    ]
+    return [{SEED: 0} for _ in range(fresh)] + again
+
+
+def _raced(spec: Study, points: list[dict], trials) -> tuple[list[dict], str]:
+    """Every point's first ``min_repeats`` seeds, what the race added before, and the next
+    seed for the points still tied with the leader once everything enqueued is done."""
+    import pandas as pd
+
+    from rnnstudy.statistics import race_step
+
+    wanted = [_with_seed(p, s) for s in spec.seeds for p in points]
+    ran = [optuna_internals.enqueued_point(t) or {} for t in trials]
+    wanted += [p for p in ran if p.get(SEED, 0) >= spec.min_repeats]  # the race so far
+    if any(t.state.name in ("WAITING", "RUNNING") for t in trials) or len(trials) < len(wanted):
+        return wanted, ""  # a round is still running (or has trials to run again)
+    labels = {_key({k: v for k, v in p.items()}): label(p) for p in points}
+    rows = [
+        {
+            "point": labels.get(_key(configuration(t))),
+            SEED: (optuna_internals.enqueued_point(t) or {}).get(SEED),
+            "value": t.value if t.state.name == "COMPLETE" else None,
+        }
+        for t in trials
+        if t.state.name in ("COMPLETE", "PRUNED")  # a pruned trial ran: its value is missing
+    ]
+    scores = pd.DataFrame(rows, columns=["point", SEED, "value"]).dropna(subset=["point"])
+    scores["value"] = scores["value"].astype(float)
+    lower = lower_is_better(spec.objective, objective=spec.objective, direction=spec.direction)
+    step = race_step(
+        scores,
+        [label(p) for p in points],
+        lower_is_better=lower,
+        min_repeats=spec.min_repeats,
+        max_repeats=spec.max_repeats,
+    )
+    by_label = {label(p): p for p in points}
+    wanted += [_with_seed(by_label[name], step.seed) for name in step.points]
+    return wanted, step.reason
+
+
+def _key(point: dict) -> str:
+    return json.dumps(point, sort_keys=True, default=str)
