@@ -55,30 +55,28 @@ def frame(rows: dict[str, list[float]]) -> pd.DataFrame:
 def test_equal_points_are_rarely_called_worse():
     """20 equal points, 200 studies at n=5: how often is ANY of them called worse than the best?
 
-    Holm over every pair ("pairs") keeps it at or below alpha, within the slack of 200 studies.
-    Holm over the best's 19 comparisons only ("best", the default) does not: the best is the
-    luckiest of 20, and its comparisons inherit its luck. Measured: about 17 % of studies (the
-    figure the module's docstring quotes), though each single point is called worse in only
-    about 1 % of them.
+    At or below alpha, within the slack of 200 studies, for the default (Friedman's test first,
+    then Holm over the best's 19 comparisons) and for Holm over every pair ("pairs"). Without
+    Friedman's gate the best's comparisons inherit its luck: the rate is far above alpha
+    (measured about 17 %, the figure the module's docstring quotes).
     """
     rng = np.random.default_rng(20)
     studies = 200
-    false_any = {"pairs": 0, "best": 0}
-    false_calls = 0
+    false_any = {"pairs": 0, "best": 0, "ungated": 0}
     for _ in range(studies):
         data = scores(simulate(np.zeros(20), 5, rng))
-        for family in false_any:
+        for family in ("pairs", "best"):
             result = compare(data, lower_is_better=False, family=family, wilcoxon=False)
             false_any[family] += bool(result.worse)
             if family == "best":
-                false_calls += len(result.worse)
+                false_any["ungated"] += bool(len(result.table)) and bool(
+                    ((result.table["p"] < ALPHA) & (result.table["diff"] < 0)).any()
+                )
     slack = stats.binom.ppf(0.99, studies, ALPHA)  # 99 % of studies at rate alpha stay under this
     assert false_any["pairs"] <= slack, false_any
-    low, high = stats.binomtest(false_any["best"], studies).proportion_ci(0.99)
-    assert low <= 0.17 <= high, false_any  # the docstring's figure
-    assert low > ALPHA  # the inflation is real, not noise
-    per_point = false_calls / (studies * 19)
-    assert per_point <= stats.binom.ppf(0.99, studies * 19, ALPHA) / (studies * 19), per_point
+    assert false_any["best"] <= slack, false_any
+    low, high = stats.binomtest(false_any["ungated"], studies).proportion_ci(0.99)
+    assert low > ALPHA and low <= 0.17 <= high, false_any  # the gate is what keeps it at alpha
 
 
 def test_a_two_sd_difference_is_found_at_ten_seeds():
