@@ -126,3 +126,181 @@ def optuna_page(study, path: Path, title: str = "") -> None:
         + "\n</body></html>\n"
     )
     path.write_text(page, encoding="utf-8")
+
+
+# --- repeated runs: every point's mean with its CI, and mean curves over seeds -------------
+
+VERDICT_STYLE = {  # verdict -> colour, marker, legend label (see rnnstudy.statistics)
+    "best": ("#d62728", "*", "best"),
+    "tie": ("#1f77b4", "o", "not distinguishable from the best"),
+    "untested": ("#1f77b4", "o", "not tested (fewer than 2 seeds in common with the best)"),
+    "worse": ("#9a9a9a", "o", "worse than the best"),
+}
+
+
+def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> None:
+    """Every point's mean with its CI as a whisker, one row per point, best at the top.
+
+    Args:
+        summary: the per-point frame of :func:`rnnstudy.statistics.compare` (``Comparison.frame()``):
+            indexed by point, with mean, ci_low, ci_high, p and verdict ("best", "tie", "worse").
+        metric: the x axis' name.
+
+    The best point is a red star, the points not distinguishable from it blue (hollow when they
+    could not be tested), the worse ones grey; a dotted line marks the best mean. The legend says
+    what the colours mean, with alpha and the test from the frame's ``attrs`` when it has them.
+    """
+    import numpy as np
+
+    alpha = summary.attrs.get("alpha", 0.05)
+    table = _best_first(summary)
+    k = len(table)
+    height = 1.9 + 0.3 * k
+    width = 8.0 + 0.02 * max((len(str(p)) for p in table.index), default=0)
+    fig, ax = plt.subplots(figsize=(width, height))
+    y = np.arange(k)[::-1]  # the first row at the top
+    kinds = [
+        "untested" if v == "tie" and not np.isfinite(p) else v
+        for v, p in zip(table["verdict"], table.get("p", np.full(k, np.nan)))
+    ]
+    shown = {}
+    for kind in ("worse", "untested", "tie", "best"):  # the best drawn last, on top
+        rows = np.array([x == kind for x in kinds], dtype=bool)
+        if not rows.any():
+            continue
+        colour, marker, label = VERDICT_STYLE[kind]
+        if kind == "best":
+            label = f"best ({'lowest' if _lower_is_better(summary) else 'highest'} mean)"
+        if kind == "tie":
+            label += f" (paired t-test, Holm, α={alpha:g})"
+        part = table[rows]
+        mean = part["mean"].to_numpy(dtype=float)
+        low = np.nan_to_num(mean - part["ci_low"].to_numpy(dtype=float), nan=0.0)
+        high = np.nan_to_num(part["ci_high"].to_numpy(dtype=float) - mean, nan=0.0)
+        shown[kind] = ax.errorbar(
+            mean,
+            y[rows],
+            xerr=[low, high],
+            fmt=marker,
+            color=colour,
+            markerfacecolor="white" if kind == "untested" else colour,
+            markersize=11 if kind == "best" else 6,
+            capsize=3,
+            elinewidth=1.4,
+            label=label,
+            zorder=3,
+        )
+    line = []
+    if k:
+        best = table["mean"].iloc[0]
+        line = [
+            ax.axvline(
+                best, color=VERDICT_STYLE["best"][0], linestyle=":", linewidth=1, label="the best mean"
+            )
+        ]
+    ax.set_yticks(y)
+    ax.set_yticklabels([str(p) for p in table.index], fontsize="small" if k > 15 else "medium")
+    ax.set_ylim(-0.7, k - 0.3)
+    confidence = f"{(1 - alpha) * 100:g} %"
+    ax.set_xlabel(f"{metric or 'value'}: mean over seeds, whiskers = {confidence} CI (t interval)")
+    ax.grid(axis="x", alpha=0.3)
+    handles = [shown[kind] for kind in VERDICT_STYLE if kind in shown] + line  # best, ties, ..., line
+    legend_height = 0.2 * len(handles) + 0.45
+    fig.legend(
+        handles,
+        [h.get_label() for h in handles],
+        loc="lower center",
+        fontsize="small",
+        title="colours: paired tests on the seeds both have, so a worse point's whisker may overlap the best's",
+        title_fontsize="small",
+        frameon=False,
+    )
+    ax.set_title(title or "points with their confidence intervals")
+    fig.tight_layout(rect=(0, legend_height / height, 1, 1))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _best_first(summary):
+    """The rows best first, then by mean in the metric's direction (positions, not labels: a
+    point may be a tuple)."""
+    import numpy as np
+
+    verdict = summary["verdict"].to_numpy()
+    best, rest = np.flatnonzero(verdict == "best"), np.flatnonzero(verdict != "best")
+    means = summary["mean"].to_numpy(dtype=float)
+    rest = rest[np.argsort(means[rest] if _lower_is_better(summary) else -means[rest], kind="stable")]
+    return summary.iloc[np.concatenate([best, rest]).astype(int)]
+
+
+def _lower_is_better(summary) -> bool:
+    """From the frame's attrs; else from where the best sits among the others."""
+    lower = summary.attrs.get("lower_is_better")
+    if lower is None:
+        best = summary.loc[summary["verdict"] == "best", "mean"]
+        others = summary.loc[summary["verdict"] != "best", "mean"]
+        lower = bool(len(best) and len(others) and best.iloc[0] < others.median())
+    return bool(lower)
+
+
+def mean_curves(
+    histories_by_point: dict, metric, path: Path, title: str = "", confidence: float = 0.95
+) -> None:
+    """Per point, the mean curve over its seeds with a band for the CI of that mean (a t
+    interval per epoch, from scipy); one panel per metric.
+
+    Args:
+        histories_by_point: ``{point label: [one DataFrame per seed, indexed by epoch, a column
+            per metric]}``.
+        metric: a metric name, or a list of them (one panel each; one nobody logged is left out).
+
+    An epoch that only one seed reached has a mean but no band.
+    """
+    import numpy as np
+    import pandas as pd
+    from matplotlib.ticker import MaxNLocator
+    from scipy import stats
+
+    metrics = [metric] if isinstance(metric, str) else list(metric)
+    logged = [m for m in metrics if any(m in h for hs in histories_by_point.values() for h in hs)]
+    metrics = logged or metrics[:1]
+    columns = min(max(len(histories_by_point), 1), 4)
+    legend_rows = -(-len(histories_by_point) // columns)
+    height = 4.2 + 0.24 * legend_rows
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6.0 * len(metrics), height), squeeze=False)
+    many = len(histories_by_point) > 10
+    colours = plt.get_cmap("viridis" if many else "tab10")
+    for ax, name in zip(axes[0], metrics):
+        for k, (label, histories) in enumerate(histories_by_point.items()):
+            runs = [h[name] for h in histories if name in h]
+            if not runs:
+                continue
+            values = pd.concat(runs, axis=1).sort_index()  # epochs x seeds
+            n = values.notna().sum(axis=1).to_numpy()
+            mean = values.mean(axis=1).to_numpy(dtype=float)
+            sem = (values.std(axis=1, ddof=1) / np.sqrt(n)).to_numpy(dtype=float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                low, high = stats.t.interval(confidence, df=np.maximum(n - 1, 1), loc=mean, scale=sem)
+            band = (n >= 2) & np.isfinite(low) & np.isfinite(high)
+            colour = colours(k / max(len(histories_by_point) - 1, 1)) if many else colours(k % 10)
+            epochs = values.index.to_numpy()
+            ax.plot(
+                epochs,
+                mean,
+                color=colour,
+                linewidth=1.4,
+                label=f"{label} ({len(runs)} seed{'' if len(runs) == 1 else 's'})",
+            )
+            ax.fill_between(epochs, low, high, where=band, color=colour, alpha=0.2, linewidth=0)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncols=columns, fontsize="small", frameon=False)
+    what = f"mean over seeds, band = {confidence * 100:g} % CI of the mean"
+    fig.suptitle(f"{title}: {what}" if title else what)
+    fig.tight_layout(rect=(0, 0.24 * legend_rows / height + 0.02 if handles else 0, 1, 1))
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
