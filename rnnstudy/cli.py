@@ -189,7 +189,15 @@ def optimize(
     type=click.Path(file_okay=False),
     help="Folder for table.csv, report.md, curves.png, optuna.html [default: reports/STUDY].",
 )
-def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out) -> None:
+@click.option(
+    "--format",
+    "form",
+    default="text",
+    show_default=True,
+    metavar="text|markdown|latex",
+    help="How to print the points: a terminal table, Markdown, or LaTeX booktabs (mean ± CI, best in bold).",
+)
+def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out, form) -> None:
     """The table of STUDY (a study file or a study name) from what MLflow logged.
 
     Prints it and writes it as CSV and Markdown beside the pictures. Works for a study that
@@ -201,6 +209,10 @@ def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out
     from rnnstudy.study import load_study
     from rnnstudy.tracking import Tracker
 
+    if form not in reporting.FORMATS:  # before anything is read or written
+        raise reporting.ReportError(
+            f"--format {form!r} is not known; allowed: {', '.join(reporting.FORMATS)}"
+        )
     spec = load_study(study) if study.endswith(".py") or Path(study).is_file() else None
     name = spec.name if spec else study
     tracker = Tracker(tracking_uri)
@@ -213,7 +225,7 @@ def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out
     options = reporting.ReportOptions(metric, last, tuple(pivot) if pivot else None, value, stable)
     folder = Path(out) if out else Path("reports") / name
     result, files = reporting.write_all(folder, frame, facts, tracker, optuna_study, options)
-    click.echo(result.text())
+    click.echo(result.export(form))
     if why_not:
         click.echo(f"\n{why_not}")
     click.echo(f"\nwrote {', '.join(p.name for p in files)} in {folder}/")

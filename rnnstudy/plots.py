@@ -289,9 +289,12 @@ def mean_curves(
                 mean,
                 color=colour,
                 linewidth=1.4,
+                marker="o" if len(epochs) < 20 else None,  # a line of one epoch is no line at all
                 label=f"{label} ({len(runs)} seed{'' if len(runs) == 1 else 's'})",
             )
             ax.fill_between(epochs, low, high, where=band, color=colour, alpha=0.2, linewidth=0)
+            if len(epochs) == 1 and band.all():  # a band needs two epochs: a whisker instead
+                ax.errorbar(epochs, mean, yerr=[mean - low, high - mean], color=colour, capsize=4)
         ax.set_xlabel("epoch")
         ax.set_ylabel(name)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))

@@ -38,7 +38,9 @@ from rnnstudy.urls import redact
 DEFAULT_LAST = 5  # epochs averaged when the study does not score by a window of its own
 REPORT_ARTIFACTS = "report"  # the parent run's artifact folder for the table and pictures
 CURVE_METRICS = ("val_accuracy", "val_loss")
-OUTPUTS = ("table.csv", "report.md", "pivot.csv", "curves.png", "optuna.html")
+OUTPUTS = ("table.csv", "trials.csv", "report.md", "report.tex", "pivot.csv", "curves.png", "points.png")
+OUTPUTS += ("optuna.html",)
+FORMATS = ("text", "markdown", "latex")
 NOT_SEARCHED = ("_package", "n_train", "n_val", "n_test")  # params every run logs beside its values
 # per_model's columns (logged name -> header): test accuracy at the last and best epoch, and the cost
 MODEL_COLUMNS = {
@@ -224,8 +226,40 @@ class Report:
     notes: list[str] = field(default_factory=list)
     extra: str | None = None  # the study file's own analysis, as text
     headers: dict[str, str] = field(default_factory=dict)
+    value: str = "objective"  # the column the points are compared on
     comparison: Any = None  # rnnstudy.statistics.Comparison of the points, when they have seeds
     points: pd.DataFrame | None = None  # one row per point (repeats): n, mean, CI, test against the best
+    names: list[str] = field(default_factory=list)  # the hyperparameters that make a point
+    axes: tuple[str, str] | None = None  # the pivot's row and column
+
+    def export(self, form: str) -> str:
+        """The points as a table for a paper or a page: ``form`` "latex" (booktabs: mean ± CI,
+        the best in bold, the points not distinguishable from it marked) or "markdown"; with the
+        pivot of a two-parameter grid."""
+        from rnnstudy import export
+
+        if form not in FORMATS:
+            raise ReportError(f"--format {form!r} is not known; allowed: {', '.join(FORMATS)}")
+        if form == "text":
+            return self.text()
+        if self.comparison is None:
+            return "no finished trials yet"
+        summary = self.comparison.frame()
+        if self.points is not None:
+            summary = summary.join(self.points[[n for n in self.names if n in self.points]])
+        columns = [n for n in self.names if n in summary] or None
+        metric = self.value
+        if form == "latex":
+            parts = [export.latex(summary, columns, caption=self.title, metric=metric)]
+            if self.axes:
+                parts.append(
+                    export.pivot_latex(summary, *self.axes, caption=self.pivot_caption, metric=metric)
+                )
+        else:
+            parts = [export.markdown(summary, columns, metric=metric)]
+            if self.axes:
+                parts.append(export.pivot_markdown(summary, *self.axes, metric=metric))
+        return "\n\n".join(parts) + "\n"
 
     def text(self) -> str:
         """For the terminal: with repeats, the points (the trials are in trials.csv)."""
@@ -323,7 +357,21 @@ def build(
     )
     if points is not None:
         title = f"{facts.name}: {len(points)} points × seeds, {len(shown)} finished trial(s); {options.value} per point"
-    return Report(title, shown, pivoted, caption, notes, extra, _headers(metric, last), comparison, points)
+    names = [n for n in searched if n != "seed"]
+    return Report(
+        title,
+        shown,
+        pivoted,
+        caption,
+        notes,
+        extra,
+        _headers(metric, last),
+        options.value,
+        comparison,
+        points,
+        names,
+        tuple(axes) if axes else None,
+    )
 
 
 COST_COLUMNS = ("params_total", "train_time_s", "test_accuracy")  # averaged per point beside the test
@@ -515,7 +563,9 @@ def write_all(
     folder: Path, frame, facts: StudyFacts, tracker: Tracker, study, options: ReportOptions
 ) -> tuple[Report, list[Path]]:
     """The report's files and pictures in ``folder``: table.csv, report.md, pivot.csv,
-    curves.png (every trial against epoch) and optuna.html (``study`` None leaves it out)."""
+    curves.png (every trial against epoch, or with repeats each point's mean and CI band),
+    with repeats trials.csv, points.png (the points' means with CI whiskers) and report.tex,
+    and optuna.html (``study`` None leaves it out)."""
     from rnnstudy import plots
 
     metric = options.metric or facts.objective
@@ -533,12 +583,22 @@ def write_all(
         for _, row in frame.iterrows()
     }
     files.append(folder / "curves.png")
-    plots.study_curves(
-        {labels[t]: h for t, h in history.items()},
-        list(dict.fromkeys([*CURVE_METRICS, metric])),
-        files[-1],
-        title=facts.name,
-    )
+    shown_metrics = list(dict.fromkeys([*CURVE_METRICS, metric]))
+    if report.points is not None:  # repeats: a point's mean curve over its seeds, with a CI band
+        by_point: dict[str, list[pd.DataFrame]] = {}
+        for _, row in frame.iterrows():
+            if int(row["trial"]) in history:
+                point = label({n: row[n] for n in report.names if n in row})
+                by_point.setdefault(point, []).append(history[int(row["trial"])])
+        plots.mean_curves(by_point, shown_metrics, files[-1], title=facts.name)
+        files.append(folder / "points.png")
+        plots.points_with_ci(report.comparison.frame(), files[-1], title=facts.name, metric=options.value)
+        files.append(folder / "report.tex")
+        files[-1].write_text(report.export("latex"))
+    else:
+        plots.study_curves(
+            {labels[t]: h for t, h in history.items()}, shown_metrics, files[-1], title=facts.name
+        )
     if study is not None:
         files.append(folder / "optuna.html")
         plots.optuna_page(study, files[-1], title=facts.name)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
 
 import pytest
 
@@ -45,6 +46,27 @@ def test_repeats_run_every_point_with_the_same_seeds_and_the_report_tells_what_i
     tied = verdict.split("not distinguishable from it at α=0.05: ")[1]
     assert tied.startswith(("score=0.799 (p=", "score=0.8 (p=")) and "worse: score=0.5 (p" in tied
     assert "mean ± 95% CI" in result.stdout and "would separate" in result.stdout
+
+    # the same as LaTeX (booktabs, the best in bold, the tie marked) and Markdown, and the pictures
+    command = [*project.command()[:3], "report", study_file]
+    latex = subprocess.run(
+        [*command, "--format", "latex"], cwd=project.root, env=project.env, capture_output=True, text=True
+    )
+    assert latex.returncode == 0, latex.stderr
+    assert "\\toprule" in latex.stdout and "\\bottomrule" in latex.stdout and "\\textbf{" in latex.stdout
+    assert "\\dag" in latex.stdout  # the point not distinguishable from the best
+    markdown = subprocess.run(
+        [*command, "--format", "markdown"], cwd=project.root, env=project.env, capture_output=True, text=True
+    )
+    assert markdown.returncode == 0 and "**" in markdown.stdout and "†" in markdown.stdout
+    files = {p.name for p in (project.root / "reports" / "repeated").iterdir()}
+    assert {"table.csv", "trials.csv", "points.png", "curves.png", "report.tex"} <= files
+    wrong = subprocess.run(
+        [*command, "--format", "pdf"], cwd=project.root, env=project.env, capture_output=True, text=True
+    )
+    assert wrong.returncode == 2 and wrong.stderr.strip().splitlines() == [
+        "Error: --format 'pdf' is not known; allowed: text, markdown, latex"
+    ]
 
 
 def test_a_race_with_two_workers_adds_seeds_only_to_ties_and_resumes_in_its_middle(project):
