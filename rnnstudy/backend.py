@@ -197,11 +197,18 @@ def choose(models: Iterable, *, gpu: bool | None = None, have_jax: bool | None =
     """The backend ``auto`` means for a study whose dry run built ``models``, on this machine.
 
     JAX when there is no GPU and every model has recurrent layers; TensorFlow otherwise.
-    Measured on 2 AMD Zen 4 cores, CPU only, Keras 3.15.1 (BENCHMARKS.md, "Keras backends"):
-    per epoch, JAX trains seed 002's char-RNN grid (SimpleRNN / LSTM / GRU) 1.3–1.7× faster
-    than TensorFlow, and seed 003's CNN about 2× slower; PyTorch is slower than TensorFlow on
-    both. So a study that mixes a CNN with RNNs stays on TensorFlow (JAX's loss on the CNN
-    outweighs its gain on the RNNs). Nothing was measured on a GPU: there TensorFlow, the default.
+    The figures behind it, on 2 CPU cores, no GPU, Keras 3.15.1:
+
+    - per epoch, on a quiet machine (the issue's measurement): JAX trains seed 002's char-RNN
+      grid (SimpleRNN / LSTM / GRU) 1.3–1.7× faster than TensorFlow, seed 003's CNN about 2×
+      slower; PyTorch is slower than TensorFlow on both;
+    - whole 5-epoch fits, JIT compilation included, on a machine loaded by other jobs
+      (BENCHMARKS.md, "Keras backends"): JAX took 1.60× TensorFlow's fit time on the
+      char-RNN grid (slower on all 9 points) and 3.4× on the CNN grid; PyTorch 7.5× and 6.3×. That run does not back the JAX choice for short
+      trials; rerun it quiet before relying on ``auto`` (see BENCHMARKS.md).
+
+    A study that mixes a CNN with RNNs stays on TensorFlow (JAX's loss on the CNN outweighs
+    its gain on the RNNs). Nothing was measured on a GPU: there TensorFlow, the default.
 
     Args:
         models: the models the study's check built (non-Keras models count as not recurrent).

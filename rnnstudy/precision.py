@@ -10,6 +10,10 @@
 The default is ``float32``: bf16 changes results (a diverging Adam run need not diverge), so
 a study opts in with ``precision="auto"`` once benchmarks/compare.py shows no accuracy loss.
 
+Every Keras backend takes the policy (tests/test_backends.py trains the CNN in mixed bfloat16
+on TensorFlow, JAX and PyTorch). The hardware rule of ``auto`` was measured on TensorFlow
+only (oneDNN's bf16 kernels); how fast JAX's and PyTorch's CPU kernels run bf16 was not.
+
 Models should keep their output layer in float32 (``dtype="float32"``), as Keras' mixed
 precision guide advises; the built-in ones do.
 """
