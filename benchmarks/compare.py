@@ -3,6 +3,7 @@
     .venv/bin/python -m pip install -e '.[bench]'         # once: optuna-integration, tensorboard
     .venv/bin/python benchmarks/compare.py                # the figures in BENCHMARKS.md (~20 min, 2 cores)
     .venv/bin/python benchmarks/compare.py --quick        # every path once on tiny settings (~5 min)
+    .venv/bin/python benchmarks/compare.py --backends     # TensorFlow, JAX and PyTorch side by side
 
 Every run is a process of its own, one after another, so each pays its start-up as a user's
 script would:
@@ -121,6 +122,7 @@ class Run:
     workers: int = 1
     artifacts: bool = True  # rnnstudy's per-trial files (curves, summary, generated text)
     pruner: str = "none"
+    backend: str = "tensorflow"  # the Keras backend of its processes
     wall_s: float = 0.0
     cpu_s: float = 0.0  # user + system seconds of every process: steadier than wall time on a busy machine
     trials: list[dict] = field(default_factory=list)  # params, state, epochs, objective, seconds
@@ -181,6 +183,27 @@ def plan(pruner: str, repeat: int) -> list[Run]:
     return runs
 
 
+def plan_backends(repeat: int) -> list[Run]:
+    """The runs of ``--backends``: the bare loop and rnnstudy on each Keras backend, in rounds
+    (as :func:`plan`), then the bare loop in mixed bfloat16 on each, once."""
+    from rnnstudy.backend import BACKENDS, installed
+
+    names = [b for b in BACKENDS if b != "auto" and installed(b)]
+    compared = [
+        run
+        for name in names
+        for run in (
+            Run(f"bare Keras loop, {name}", "bare", backend=name),
+            Run(f"rnnstudy float32, 1 worker, {name}", "rnnstudy", backend=name),
+        )
+    ]
+    once = [
+        Run(f"bare Keras loop, {name}, mixed_bfloat16", "bare", precision="mixed_bfloat16", backend=name)
+        for name in names
+    ]
+    return compared + once + compared * (repeat - 1)
+
+
 def median_runs(runs: list[Run]) -> dict[str, Run]:
     """One run per label: the one of median wall time where a label ran several times."""
     labels: dict[str, list[Run]] = {}
@@ -203,6 +226,9 @@ def main() -> None:
     parser.add_argument("--pruner", default="hyperband", help="pruner of the pruned runs (rnnstudy's names)")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--keep", type=Path, help="keep each run's folder (logs, MLflow, Optuna) here")
+    parser.add_argument(
+        "--backends", action="store_true", help="the bare loop and rnnstudy on each installed Keras backend"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -217,7 +243,7 @@ def main() -> None:
             args.keep.mkdir(parents=True, exist_ok=True)
             tmp = str(args.keep.resolve())
         for workload in chosen:
-            runs = plan(args.pruner, args.repeat)
+            runs = plan_backends(args.repeat) if args.backends else plan(args.pruner, args.repeat)
             if args.runs:
                 runs = [runs[int(i)] for i in args.runs.split(",")]
             print(f"\n== {workload.name}: {workload.title}", flush=True)
@@ -227,14 +253,14 @@ def main() -> None:
                 measure(run, workload, folder, env)
                 print(
                     f"   {run.label:<38} {run.wall_s:7.1f} s  cpu {run.cpu_s:7.1f} s  best {run.best:.4f}  "
-                    f"{run.epochs} epochs  {run.policy}",
+                    f"{run.epochs} epochs  {run.policy}  {run.backend}",
                     flush=True,
                 )
             results["workloads"][workload.name] = {
                 "workload": asdict(workload),
                 "runs": [{**asdict(r), "best": r.best, "epochs": r.epochs} for r in runs],
             }
-            report(workload, runs)
+            (report_backends if args.backends else report)(workload, runs)
     print("\nmachine:", ", ".join(f"{k} {v}" for k, v in results["machine"].items()))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
@@ -286,6 +312,8 @@ def measure(run: Run, workload: Workload, folder: Path, env: dict[str, str]) -> 
         time.perf_counter(),
         time.time(),
     )
+    # the backend for the whole process tree (rnnstudy's driver and workers read it at start)
+    env = {**env, "KERAS_BACKEND": run.backend}
     code = subprocess.call(command, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
     run.wall_s = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the whole process tree, workers too
@@ -463,6 +491,44 @@ def report(workload: Workload, runs: list[Run]) -> None:
             print(efficiency(one, pruned, grid_epochs))
 
 
+def report_backends(workload: Workload, runs: list[Run]) -> None:
+    """Print one workload's figures per Keras backend: wall and fit time next to accuracy."""
+    by = median_runs(runs)
+    n, epochs = len(workload.points), workload.epochs
+    print(f"\n{workload.name}: {n} trials × {epochs} epochs, per Keras backend")
+    print(
+        f"{'run':<48}{'wall s':>8}{'fit s':>8}{'fit × TF':>10}{'cpu s':>8}"
+        f"{'best val acc':>14}{'mean val acc':>14}"
+    )
+    for run in by.values():
+        same_tool = by.get(
+            f"{'bare Keras loop' if run.tool == 'bare' else 'rnnstudy float32, 1 worker'}, tensorflow"
+        )
+        fit = sum(t["fit_s"] for t in run.trials)
+        ratio = f"{fit / sum(t['fit_s'] for t in same_tool.trials):.2f}" if same_tool else "-"
+        mean = statistics.mean(t["objective"] for t in run.trials if t["state"] == "COMPLETE")
+        walls = sorted(r.wall_s for r in runs if r.label == run.label)
+        spread = f" ({len(walls)} runs {walls[0]:.1f}–{walls[-1]:.1f})" if len(walls) > 1 else ""
+        print(
+            f"{run.label:<48}{run.wall_s:8.1f}{fit:8.1f}{ratio:>10}{run.cpu_s:8.1f}"
+            f"{run.best:14.4f}{mean:14.4f}{spread}"
+        )
+    tf = by.get("bare Keras loop, tensorflow")
+    if not tf:
+        return
+    print("\nper point, bare loop: fit seconds (× TensorFlow's) and best val acc")
+    others = [r for r in by.values() if r.tool == "bare" and r.precision == "float32"]
+    for index, point in enumerate(workload.points):
+        cells = []
+        for run in others:
+            trial = run.trials[index]
+            cells.append(
+                f"{run.backend} {trial['fit_s']:.1f} s ({trial['fit_s'] / tf.trials[index]['fit_s']:.2f}×) "
+                f"{trial['objective']:.4f}"
+            )
+        print(f"  {point}: " + "; ".join(cells))
+
+
 def efficiency(full: Run, pruned: Run, grid_epochs: int) -> str:
     """Epochs the pruned study spent until a trial came within 0.5 points of the full grid's best."""
     target = full.best - TOLERANCE
@@ -487,10 +553,11 @@ def efficiency(full: Run, pruned: Run, grid_epochs: int) -> str:
 
 def _child(spec: dict) -> None:
     """Run one study with one of the other tools; write its trials to trials.json."""
-    from rnnstudy import backend
+    from rnnstudy import backend, precision
 
-    backend.start()
     run, workload, folder = Run(**spec["run"]), Workload(**spec["workload"]), Path(spec["folder"])
+    backend.start(run.backend)
+    precision.apply(run.precision)
     tool = {"bare": _bare, "optuna": _optuna, "kerastuner": _kerastuner}[run.tool]
     trials = tool(workload, run, folder)
     import keras

@@ -10,6 +10,10 @@
 The default is ``float32``: bf16 changes results (a diverging Adam run need not diverge), so
 a study opts in with ``precision="auto"`` once benchmarks/compare.py shows no accuracy loss.
 
+Every Keras backend takes the policy (tests/test_backends.py trains the CNN in mixed bfloat16
+on TensorFlow, JAX and PyTorch). The hardware rule of ``auto`` was measured on TensorFlow
+only (oneDNN's bf16 kernels); how fast JAX's and PyTorch's CPU kernels run bf16 was not.
+
 Models should keep their output layer in float32 (``dtype="float32"``), as Keras' mixed
 precision guide advises; the built-in ones do.
 """
@@ -30,8 +34,8 @@ def resolve(precision: str, *, cpu_flags: frozenset[str] | None = None, gpus: li
     Args:
         precision: one of :data:`PRECISIONS`.
         cpu_flags: the CPU's feature flags; read from ``/proc/cpuinfo`` when None.
-        gpus: compute capabilities of the visible GPUs, e.g. ``[(8, 0)]``; asked of
-            TensorFlow when None.
+        gpus: compute capabilities of the visible GPUs, e.g. ``[(8, 0)]``; asked of the
+            running Keras backend (TensorFlow, JAX or PyTorch) when None.
     """
     if precision != "auto":
         return precision
@@ -85,6 +89,22 @@ def _cpu_flags() -> frozenset[str]:
 
 @functools.cache
 def _gpu_capabilities() -> tuple[tuple[int, int], ...]:
+    """Compute capabilities of the GPUs the running Keras backend trains on (none: the CPU)."""
+    import keras
+
+    name = keras.backend.backend()
+    if name == "jax":
+        import jax
+
+        # a CUDA device has compute_capability "9.0"; a CPU-only jaxlib lists no gpu devices
+        devices = [d for d in jax.devices() if d.platform == "gpu"]
+        return tuple(_capability(getattr(d, "compute_capability", "")) for d in devices)
+    if name == "torch":
+        import torch
+
+        if not torch.cuda.is_available():
+            return ()
+        return tuple(tuple(torch.cuda.get_device_capability(i)) for i in range(torch.cuda.device_count()))
     import tensorflow as tf
 
     found = []
@@ -92,3 +112,12 @@ def _gpu_capabilities() -> tuple[tuple[int, int], ...]:
         capability = tf.config.experimental.get_device_details(gpu).get("compute_capability")
         found.append(tuple(capability) if capability else (0, 0))
     return tuple(found)
+
+
+def _capability(text: str) -> tuple[int, int]:
+    """ "8.6" -> (8, 6); unknown -> (0, 0), so that no bf16 is claimed without evidence."""
+    try:
+        major, minor = str(text).split(".")[:2]
+        return int(major), int(minor)
+    except ValueError:
+        return (0, 0)

@@ -57,7 +57,10 @@ class CNN(keras_tuner.HyperModel):
 
         probe = keras.Model(model.input, [model.get_layer(n).output for n in FEATURE_LAYERS])
         images = data.x_test[:2]
-        outputs = [np.asarray(o, np.float32) for o in probe(images, training=False)]  # 2 images: eager
+        # 2 images: eager; as NumPy float32 on every backend (a torch tensor has a grad, bf16 no NumPy dtype)
+        outputs = [
+            keras.ops.convert_to_numpy(keras.ops.cast(o, "float32")) for o in probe(images, training=False)
+        ]
         for index, image in enumerate(images):
             grey = image.shape[-1] != 3
             plt.imsave(
