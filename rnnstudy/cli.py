@@ -118,6 +118,12 @@ def cli() -> None:
     show_default=True,
     help="Replace a worker process after this many trials (bounds memory).",
 )
+@click.option(
+    "--backend",
+    "keras_backend",
+    metavar="tensorflow|jax|torch|auto",
+    help="The Keras backend the trials train on [default: the study's, else tensorflow].",
+)
 def optimize(
     study_file,
     workers,
@@ -130,6 +136,7 @@ def optimize(
     values,
     data_dir,
     trials_per_worker,
+    keras_backend,
 ) -> None:
     """Run STUDY_FILE's search; every trial is logged to MLflow. Run again to resume."""
     from rnnstudy.driver import RunOptions
@@ -155,6 +162,7 @@ def optimize(
         trials_per_worker=trials_per_worker,
         overrides={"values": overrides, "trials": trials, "repeats": repeats},
         command=shlex.join(["rnnstudy", *sys.argv[1:]]),
+        backend=keras_backend,
     )
     run(study_file, options)
 
@@ -306,7 +314,7 @@ def main() -> None:
     try:
         cli(prog_name="rnnstudy")
     except SystemExit as exc:
-        if "tensorflow" not in sys.modules or not isinstance(exc.code, int | None):
+        if "keras" not in sys.modules or not isinstance(exc.code, int | None):
             raise
         from rnnstudy import backend
 

@@ -46,6 +46,7 @@ class RunOptions:
     trials_per_worker: int = 25
     overrides: dict[str, Any] = field(default_factory=dict)
     command: str | None = None  # the command line, shown redacted as the way to resume
+    backend: str | None = None  # the Keras backend, over the study's
 
 
 class Interrupted(Exception):
@@ -96,6 +97,8 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
     spec.override(**options.overrides)
     storage_url = options.storage_url or default_storage_url()
     _check_options(options, storage_url)
+    wanted = backend.check(options.backend or spec.backend)  # one line, before any worker starts
+    known = None if wanted == "auto" else wanted
     pool = Pool(
         worker.WorkerConfig(
             study_path=str(spec.path),
@@ -104,18 +107,19 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
             tracking_uri=options.tracking_uri or default_tracking_uri(),
             data_dir=options.data_dir,
             max_trials=options.trials_per_worker,
-            env=backend.thread_env(options.workers),
+            env=backend.env(known, options.workers) if known else {},  # auto: sent with the go
         )
     )
     for _ in range(min(options.workers, _most_trials(spec))):
         pool.start()  # they get ready while the study is checked and set up
-    backend.start()
+    backend.start(known or backend.DEFAULT)  # auto's check builds under the default
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         # check everything before anything is written
-        points = validate(spec, default_registry(), options.data_dir, out)
+        models: list = []
+        points = validate(spec, default_registry(), options.data_dir, out, models=models)
         tracker = Tracker(pool.config.tracking_uri)
         session = Session(spec, points, storage_url, open_storage(storage_url), tracker)
         tracker.check()
@@ -128,6 +132,10 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
             planned = plan(session.study, spec, points)
         to_run = planned.waiting
         go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
+        if wanted == "auto":
+            chosen = backend.choose(models)
+            go["env"] = backend.env(chosen, options.workers)
+            print(f"backend auto: {chosen} (rnnstudy.backend.choose)", file=out, flush=True)
         pool.go(go, min(options.workers, to_run))  # the workers not needed are killed
     except BaseException:
         pool.close()  # the check or the set-up failed: every worker goes
@@ -193,7 +201,13 @@ def _check_options(options: RunOptions, storage_url: str) -> None:
         )
 
 
-def validate(spec: Study, registry: Registry, data_dir: str | None, out: TextIO | None = None):
+def validate(
+    spec: Study,
+    registry: Registry,
+    data_dir: str | None,
+    out: TextIO | None = None,
+    models: list | None = None,
+):
     """Dry-run the study's plugins on its data; return the grid points (None when sampling).
 
     Raises before anything is written: an unknown plugin or hyperparameter, a value or range a
@@ -212,7 +226,9 @@ def validate(spec: Study, registry: Registry, data_dir: str | None, out: TextIO 
     def dry_run(point: dict[str, Any] | None) -> None:
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
         try:
-            build(hp, registry, data_dir)
+            built = build(hp, registry, data_dir)
+            if models is not None:
+                models.append(built.model)
         except RnnstudyError:
             raise
         except Exception as exc:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnstudy.backend import BACKENDS
 from rnnstudy.errors import StudyFileError
 from rnnstudy.space import Space, as_space, grid
 
@@ -51,6 +52,8 @@ class Study:
             every point starts with ``min_repeats`` seeds, and more go only to the points that
             still tie with the leader, up to ``max_repeats``. 1 (the default) runs each point once.
         min_repeats, max_repeats: the range of an adaptive race (3 and 10).
+        backend: the Keras backend the trials train on: "tensorflow" (the default), "jax",
+            "torch", or "auto" (rnnstudy.backend.choose picks from the models the check builds).
         name: the Optuna study and MLflow experiment; defaults to the file name.
     """
 
@@ -71,6 +74,7 @@ class Study:
     repeats: int | str = 1
     min_repeats: int = 3
     max_repeats: int = 10
+    backend: str = "tensorflow"
     name: str | None = None
     description: str = ""
     report: Callable | None = None
@@ -82,6 +86,7 @@ class Study:
         _one_of("pruner", self.pruner, PRUNERS)
         _one_of("reduce", self.reduce, REDUCTIONS)
         _one_of("direction", self.direction, ("maximize", "minimize"))
+        _one_of("backend", self.backend, BACKENDS)
         if self.window < 1:
             raise StudyFileError(f"window={self.window} must be >= 1")
         if self.points is not None:

@@ -181,6 +181,7 @@ class TrialRunner:
                 **data.sizes(),
                 **data.info.get("params", {}),  # what the dataset found out (e.g. words missing from GloVe)
                 "precision_policy": built.precision,
+                "keras_backend": keras.backend.backend(),
             },
             wait=False,
         )

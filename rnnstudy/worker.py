@@ -53,6 +53,7 @@ def main(config: WorkerConfig, queue, orders) -> None:
     try:
         _prepare(config)
         go = orders.recv()
+        _start_keras(go.pop("env", None) or {})  # auto: the backend comes with the go
         code = _work(replace(config, **go), queue)
     except (KeyboardInterrupt, EOFError):  # EOFError: the driver is gone before the go
         pass
@@ -70,13 +71,20 @@ def main(config: WorkerConfig, queue, orders) -> None:
 def _prepare(config: WorkerConfig) -> None:
     """Import what trials use (TensorFlow, Optuna, MLflow, the plugins), writing nothing."""
     os.environ.update(config.env)
-    from rnnstudy import backend
-
-    backend.start()
     import mlflow.store.tracking.sqlalchemy_store  # noqa: F401  (the client's store: its import is slow)
     import optuna  # noqa: F401
     import pandas  # noqa: F401
 
+    if "KERAS_BACKEND" in config.env:  # a known backend: Keras now, while the driver checks
+        _start_keras({})
+
+
+def _start_keras(env: dict[str, str]) -> None:
+    """Import Keras on the study's backend (from the environment), the trial code and plugins."""
+    os.environ.update(env)
+    from rnnstudy import backend
+
+    backend.start()  # cheap the second time
     from rnnstudy import plots, trial  # noqa: F401
     from rnnstudy.registry import default_registry
 

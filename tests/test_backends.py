@@ -311,3 +311,28 @@ def test_require_services_turns_a_missing_backend_into_a_failure(monkeypatch):
     monkeypatch.setattr(backend, "installed", lambda _: False)
     with pytest.raises(pytest.fail.Exception, match="not installed"):
         _installed_or_skip("torch")
+
+
+@pytest.mark.parametrize("name", ["tensorflow", "jax", "torch"])
+def test_a_tiny_study_runs_through_the_cli_on_each_backend(name, plugin_dist, make_study, workdir):
+    """The real command in its own process (Keras' backend is per process), two workers."""
+    _installed_or_skip(name)
+    study = make_study(
+        "from rnnstudy import Study\n"
+        'study = Study(dataset="tiny_images", model="tiny_mlp", search={"units": [2, 4]}, fixed={"epochs": 1})\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "rnnstudy", "optimize", str(study), "--backend", name, "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "2 complete" in done.stdout and "Traceback" not in done.stderr
+    from rnnstudy.report import trials_frame
+    from rnnstudy.tracking import Tracker
+
+    frame = trials_frame(Tracker(), "study")
+    assert list(frame["keras_backend"]) == [name, name]
