@@ -24,11 +24,12 @@ study = Study(
     # `--trials 20` gives complete pairs for the smallest sizes
     search={
         "train_samples": [100, 250, 500, 1000, 2000],  # the seed stepped up from 100 samples
-        # the seed's lesson is that one run at 100 samples is luck: several seeds per cell,
-        # each drawing its own training samples (validation and test stay the same)
-        "seed": [0, 1, 2, 3, 4],
         "embedding": ["scratch", "glove"],  # trained from scratch, or GloVe frozen
     },
+    # the seed's lesson is that one run at 100 samples is luck: every cell runs seeds 0-4, each
+    # drawing its own training samples (validation and test stay the same); the same seeds in
+    # both embeddings, so scratch and GloVe are compared seed by seed
+    repeats=5,
     fixed={
         "glove_dims": 50,  # the vectors that install offline; 100 with a glove.6B.100d.txt
         "embedding_dim": 0,  # 0: as big as the GloVe vectors, for scratch too (a fair comparison)
@@ -66,6 +67,25 @@ def crossover(means: pd.DataFrame) -> int | None:
     return None if wins.empty else int(wins.index.min())
 
 
+def significant_crossover(frame: pd.DataFrame) -> tuple[int | None, dict[int, float]]:
+    """The smallest training size at which scratch is significantly better than GloVe on test
+    accuracy (paired by seed, t-test at α=0.05), and each size's p-value."""
+    from rnnstudy.statistics import compare
+
+    found, pvalues = None, {}
+    for size, cell in frame.groupby("train_samples"):
+        scores = cell.rename(columns={"embedding": "point", "test_accuracy": "value"})[
+            ["point", "seed", "value"]
+        ]
+        if set(scores["point"]) != set(SOURCES) or scores.groupby("point")["seed"].nunique().min() < 2:
+            continue
+        result = compare(scores, lower_is_better=False)
+        pvalues[int(size)] = float(result.table["p"].dropna().iloc[0])
+        if found is None and result.best == "scratch" and result.worse == ["glove"]:
+            found = int(size)
+    return found, pvalues
+
+
 def report(frame: pd.DataFrame) -> str:
     """Mean ± spread of test accuracy per cell, and where scratch overtakes GloVe."""
     if frame.empty:
@@ -86,13 +106,17 @@ def report(frame: pd.DataFrame) -> str:
         wide[f"{source} train acc"] = part["train_accuracy"].map("{:.3f}".format)
         wide[f"{source} time s"] = part["train_time_s"].map("{:.1f}".format)
     found = crossover(means)
+    real, pvalues = significant_crossover(frame)
+    wide["p (paired t, scratch vs GloVe)"] = [f"{pvalues[s]:.3f}" if s in pvalues else "" for s in wide.index]
     one_run = _one_run_crossover(frame)
     return "\n".join(
         [
             "test accuracy: mean ± std [min, max] over seeds; train acc: last epoch, mean over seeds",
             wide.to_string(),
             "",
-            f"crossover (smallest size where scratch beats GloVe on mean test accuracy): {found or 'none'}",
+            "crossover (smallest size where scratch is significantly better than GloVe, paired t-test "
+            f"over the seeds at α=0.05): {real or 'none'}",
+            f"on the mean test accuracy alone: {found or 'none'}",
             f"the seed report's rule, one run per size ({one_run[0]}, best validation accuracy): "
             f"{one_run[1] or 'none'}",
         ]

@@ -7,8 +7,9 @@
                                         # the report's data: the PyTorch tutorial's data/names/
 
 Offline the names are Faker's surnames for 12 of the tutorial's languages (a dependency of
-rnnstudy). Split 80/10/10 % with seed 100; the table shows the last epoch's validation
-accuracy and the test accuracy, as the report's grid does.
+rnnstudy). Split 80/10/10 % with seed 100 (the report's); each model trains with seeds 0-4.
+The table shows the last epoch's validation accuracy and the test accuracy, as the report's grid
+does.
 """
 
 import pandas as pd
@@ -24,7 +25,6 @@ study = Study(
     fixed={
         "names": "faker",
         "split_seed": 100,  # one split for every trial: 80 / 10 / 10 %
-        "seed": 100,  # the report's seed
         "max_length": 20,  # 99 % of names are at most 16 characters; padding to 40 doubles the time
         "embedding_dim": 64,
         "batch_size": 32,  # the report's batch size, learning rate, weight decay and epochs
@@ -32,6 +32,7 @@ study = Study(
         "weight_decay": 0.01,
         "epochs": 10,
     },
+    repeats=5,  # 5 seeds: small models, and the report saw no clear winner among hidden sizes
     objective="val_accuracy",
     description="Seed 004 Task 1: names -> language, char LSTM, hidden 200/250/300 x 1/2 layers.",
 )

@@ -33,6 +33,7 @@ study = Study(
         "epochs": 100,  # the report's RNN budget
         "batch_size": 128,
     },
+    repeats=3,  # 3 seeds per variant: "clipping does nothing" needs more than one run to say
     objective="val_accuracy",
     test_every_epoch=True,  # the report compares test accuracy curves
     description="Seed 003 B Q6: GRU vs vanilla RNN vs LSTM, two layers, gradient clipping at 2.",

@@ -64,10 +64,19 @@ def test_crossover_is_where_scratch_beats_glove_on_the_mean():
     assert module.crossover(never) is None
 
 
+def test_the_crossover_that_counts_is_where_scratch_is_significantly_better():
+    """At 500 samples scratch is ahead on every seed (p=0.01); at 100 its lucky seed gives it the
+    mean only by chance, and no test calls that a win."""
+    found, pvalues = study_module().significant_crossover(made_up_frame())
+    assert found == 500
+    assert pvalues[500] < 0.05 and pvalues[100] > 0.05
+
+
 def test_report_shows_spread_and_both_crossovers():
     text = study_module().report(made_up_frame())
+    assert "significantly better than GloVe, paired t-test over the seeds at α=0.05): 500" in text
     assert "0.5400 ± 0.0700 [0.490, 0.620] n=3" in text
-    assert "on mean test accuracy): 500" in text
+    assert "on the mean test accuracy alone: 500" in text
     assert "one run per size (seed 0, best validation accuracy): 250" in text
 
 
