@@ -353,6 +353,9 @@ class Project:
                 stderr=subprocess.STDOUT,
                 text=True,
                 start_new_session=True,
+                # as from a terminal: a suite started in the background (`cmd &`) ignores SIGINT,
+                # and Python then never turns Ctrl-C into KeyboardInterrupt
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
         self.started.append(process)
         return process
