@@ -30,7 +30,7 @@ import pandas as pd
 from rnnstudy.direction import lower_is_better
 from rnnstudy.errors import RnnstudyError
 from rnnstudy.outcome import STATE_TAG, Outcome
-from rnnstudy.schedule import label
+from rnnstudy.schedule import POINT_TAG, label
 from rnnstudy.study import Study
 from rnnstudy.tracking import STUDY_TAG, TRIAL_TAG, Tracker
 from rnnstudy.urls import redact
@@ -138,8 +138,9 @@ def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> Study
 def trials_frame(tracker: Tracker, study: Study | str) -> pd.DataFrame:
     """Every trial run of the study's experiment, one row each, oldest first.
 
-    Columns: ``trial``, ``state``, ``run_id``, every param under its own name (typed back from
-    MLflow's text), then every metric's last value under its own name.
+    Columns: ``trial``, ``state``, ``run_id``, ``point`` (the configuration without its seed),
+    every param under its own name (typed back from MLflow's text), then every metric's last
+    value under its own name.
     """
     name = study if isinstance(study, str) else study.name
     experiment = tracker.client.get_experiment_by_name(name)
@@ -154,6 +155,7 @@ def trials_frame(tracker: Tracker, study: Study | str) -> pd.DataFrame:
             "trial": int(run.data.tags[TRIAL_TAG]),
             "state": run.data.tags.get(STATE_TAG, run.info.status),
             "run_id": run.info.run_id,
+            "point": run.data.tags.get(POINT_TAG),  # its configuration, as the study gave it
         }
         row.update({k: _typed(v) for k, v in run.data.params.items()})
         row.update(run.data.metrics)
@@ -387,6 +389,9 @@ def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str,
         return None, None
     names = [n for n in searched if n in shown and n != "seed"]
     labels = shown[names].apply(lambda row: label(row.to_dict()), axis=1) if names else "the default point"
+    tagged = completed(frame).set_index("trial").get("point")
+    if tagged is not None and tagged.reindex(shown.index).notna().all():  # the trial runner's label
+        labels = tagged.reindex(shown.index)
     seeds = (
         shown["seed"] if "seed" in shown else completed(frame).set_index("trial")["seed"].reindex(shown.index)
     )

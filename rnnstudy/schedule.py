@@ -30,6 +30,7 @@ from rnnstudy.direction import lower_is_better
 from rnnstudy.study import Study
 
 SEED = "seed"
+POINT_TAG = "rnnstudy.point"  # a trial run's tag: its configuration without its seed, "c1=90 c2=40"
 
 
 @dataclass(frozen=True)

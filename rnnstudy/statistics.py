@@ -294,8 +294,8 @@ class Comparison:
     def lines(self) -> list[str]:
         """The verdict, what ± and p mean, and the repeats needed to separate the top two."""
         lines = [self.verdict, self.legend]
-        if self.separation is not None and self.verified:
-            lines.append(self.separation.text(self.best, self.runner_up))
+        if self.separation is not None and self.verified and self.runner_up in self.ties:
+            lines.append(self.separation.text(self.best, self.runner_up))  # only a tie needs more
         return lines
 
     def text(self) -> str:

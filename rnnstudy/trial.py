@@ -27,12 +27,11 @@ from rnnstudy.errors import RnnstudyError
 from rnnstudy.hyperparameters import HyperParameters
 from rnnstudy.messages import EpochEnded, Message, TrialStarted
 from rnnstudy.registry import KINDS, Plugin, Registry
-from rnnstudy.schedule import label
+from rnnstudy.schedule import POINT_TAG, label
 from rnnstudy.study import Study
 
 Send = Callable[[Message], None]
 
-POINT_TAG = "rnnstudy.point"  # the trial's configuration, without its seed: "c1=90 c2=40"
 OVERFIT = "overfit_pct = 100 × (train accuracy − validation accuracy) at the last epoch"
 
 
