@@ -214,7 +214,7 @@ def validate(
     plugin does not allow, data that is not there. A point whose model fails to build for any
     other reason is only a warning: its trial will fail and the study go on without it.
     """
-    from rnnstudy.trial import build
+    from rnnstudy.trial import build, declare_fit
 
     for kind in KINDS:
         for name in _mentioned(spec, kind):
@@ -227,6 +227,7 @@ def validate(
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
         try:
             built = build(hp, registry, data_dir)
+            declare_fit(built, hp)
             if models is not None:
                 models.append(built.model)
         except RnnstudyError:

@@ -79,6 +79,7 @@ def _keras_tuner_fit(fit: Callable) -> Callable:
         with _default_batch_size(model, batch_size):
             return fit(hp, model, x, y, **fit_args)
 
+    call.keras_tuner_style = True
     return call
 
 
@@ -133,6 +134,7 @@ class Hypermodel:
 
     build: Callable[[Any], Any]
     fit: Callable[..., Any] = _keras_fit
+    tuner_fit: bool = False  # its fit is Keras Tuner's kind, which may declare hyperparameters
     metrics: Callable[[], list] = _no_metrics
     artifacts: Callable[[Any, Data, Path], None] = _no_artifacts
     source: Any = None  # what the plugin made
@@ -144,7 +146,8 @@ def hypermodel(factory: ModelPlugin, info: dict[str, Any]) -> Hypermodel:
     build = made.build if isinstance(made, HyperModel) else made
     return Hypermodel(
         build=build,
-        fit=_fit_hook(made),
+        fit=(fit := _fit_hook(made)),
+        tuner_fit=getattr(fit, "keras_tuner_style", False),
         metrics=getattr(made, "metrics", None) or _no_metrics,
         artifacts=getattr(made, "artifacts", None) or _no_artifacts,
         source=made,

@@ -32,7 +32,9 @@ class Study:
 
     Args:
         dataset, model, optimizer: plugin names (`rnnstudy plugins` lists them); search
-            ``"model": [...]`` to compare plugins.
+            ``"model": [...]`` to compare plugins. Without an optimizer, a hypermodel that
+            compiles its model itself (as Keras Tuner's do) keeps its own compile; any other
+            model trains with the "adam" plugin.
         search: the searched hyperparameters: a list of values, ``Int(low, high)`` or
             ``Float(low, high, log=True)``.
         points: explicit configurations to run, each a dict of hyperparameter values
@@ -59,7 +61,7 @@ class Study:
 
     dataset: str
     model: str
-    optimizer: str = "adam"
+    optimizer: str | None = None
     search: dict[str, Any] = field(default_factory=dict)
     points: list[dict[str, Any]] | None = None
     fixed: dict[str, Any] = field(default_factory=dict)
@@ -104,8 +106,13 @@ class Study:
         if self.trials is not None and self.trials < 1:
             raise StudyFileError(f"trials={self.trials} must be >= 1")
         for kind in PLUGIN_CHOICES:  # the chosen plugins are hyperparameters like any other
-            if kind not in self.search and not any(kind in p for p in self.points or ()):
-                self.fixed.setdefault(kind, getattr(self, kind))
+            named = getattr(self, kind)
+            if (
+                named is not None
+                and kind not in self.search
+                and not any(kind in p for p in self.points or ())
+            ):
+                self.fixed.setdefault(kind, named)
         self._check_repeats()
 
     @property

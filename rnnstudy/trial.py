@@ -48,6 +48,7 @@ class Built:
     hypermodel: plugins.Hypermodel
     model: Any
     precision: str = "float32"  # the Keras dtype policy the model was built under
+    optimizer: str = ""  # what trains it: a plugin's name, or "model.compile: Adam" (its own)
 
 
 def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Built:
@@ -60,7 +61,8 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
     with hp.owned_by("rnnstudy"):
         for kind in KINDS:
             names = [p.name for p in registry.all() if p.kind == kind]
-            chosen[kind] = registry.get(kind, hp.Choice(kind, names or [""]))
+            default = "adam" if kind == "optimizer" and "adam" in names else None
+            chosen[kind] = registry.get(kind, hp.Choice(kind, names or [""], default=default))
         hp.Int("epochs", 1, 10**6, default=10)
         hp.Int("batch_size", 1, 10**6, default=32)
         seed = hp.Int("seed", 0, 2**31 - 1, default=0)
@@ -83,12 +85,54 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
     if wanted_precision == "auto" and policy != "float32" and precision.recurrent(model):
         policy = precision.apply("float32")  # see precision.recurrent: bf16 RNNs lose here
         hypermodel, model = _model(chosen["model"], data, hp, seed)
-    with hp.owned_by(f"optimizer {chosen['optimizer'].name!r}"):
-        optimizer = chosen["optimizer"].obj(hp)
-    if isinstance(model, keras.Model):
+    used = chosen["optimizer"].name
+    if isinstance(model, keras.Model) and model.compiled and "optimizer" not in {*hp.fixed, *hp.search}:
+        # a hypermodel that compiles itself (Keras Tuner's do) keeps its loss, metrics and
+        # optimizer, unless the study names an optimizer plugin
+        used = f"model.compile: {type(model.optimizer).__name__}"
+    elif isinstance(model, keras.Model):
+        with hp.owned_by(f"optimizer {used!r}"):
+            optimizer = chosen["optimizer"].obj(hp)
         metrics = ["accuracy", *hypermodel.metrics()]  # a model may log more, e.g. perplexity
         model.compile(optimizer=optimizer, loss=data.info["loss"], metrics=metrics)
-    return Built(chosen, data, hypermodel, model, policy)
+    else:
+        with hp.owned_by(f"optimizer {used!r}"):
+            chosen["optimizer"].obj(hp)  # a model that is not Keras reads its settings from hp
+    return Built(chosen, data, hypermodel, model, policy, used)
+
+
+class _FitDeclared(Exception):
+    """Raised by :func:`declare_fit`'s callback: the hook has declared what it declares."""
+
+
+class _StopAtOnce(keras.callbacks.Callback):
+    def on_train_begin(self, logs=None):
+        raise _FitDeclared
+
+    on_epoch_end = on_train_begin
+
+
+def declare_fit(built: Built, hp: HyperParameters) -> None:
+    """Let a Keras Tuner style ``fit`` hook declare its hyperparameters (a tuned batch size, a
+    preprocessing switch) without training: it is called on two samples, and stopped before
+    the first step. Names declared only after ``model.fit`` returns are still missed."""
+    if not built.hypermodel.tuner_fit:
+        return
+    tiny = built.data.limit(2)
+    try:
+        built.hypermodel.fit(
+            hp,
+            built.model,
+            x=tiny.x_train,
+            y=tiny.y_train,
+            validation_data=(tiny.x_val, tiny.y_val),
+            epochs=1,
+            batch_size=hp.values["batch_size"],
+            callbacks=[_StopAtOnce()],
+            verbose=0,
+        )
+    except _FitDeclared:
+        pass
 
 
 def _model(plugin: Plugin, data: Data, hp: HyperParameters, seed: int):
@@ -172,6 +216,7 @@ class TrialRunner:
             tags["mlflow.runName"] += f" seed={hp.values['seed']}"
         # the trial's own logging is queued (wait=False): finish() writes it before the run ends
         self.tracker.set_tags(run_id, tags, wait=False)
+        logged = dict(hp.values)
         self.tracker.log_params(
             run_id,
             {
@@ -180,6 +225,7 @@ class TrialRunner:
                 **data.sizes(),
                 **data.info.get("params", {}),  # what the dataset found out (e.g. words missing from GloVe)
                 "precision_policy": built.precision,
+                "optimizer": built.optimizer,
                 "keras_backend": keras.backend.backend(),
             },
             wait=False,
@@ -202,6 +248,9 @@ class TrialRunner:
             verbose=0,
         )
         train_time = time.perf_counter() - started
+        declared_in_fit = {k: v for k, v in hp.values.items() if k not in logged}
+        if declared_in_fit:  # a Keras Tuner fit hook's own (its batch size, say)
+            self.tracker.log_params(run_id, declared_in_fit, wait=False)
         if callback.diverged:
             raise TrialFailed(callback.diverged)
         if callback.pruned_at:

@@ -75,6 +75,26 @@ class MLP(keras_tuner.HyperModel):
         return keras.Model(inputs, keras.layers.Dense(self.info["num_classes"], activation="softmax")(x))
 
 
+class TunedFit(keras_tuner.HyperModel):
+    """Keras Tuner's guide in short: it compiles itself, and its fit tunes batch size and shuffling."""
+
+    def __init__(self, info):
+        super().__init__()
+        self.info = info
+
+    def build(self, hp):
+        inputs = keras.Input(self.info["input_shape"])
+        x = keras.layers.Rescaling(1 / 255)(keras.layers.Flatten()(inputs))
+        x = keras.layers.Dense(hp.Int("units", 2, 8, step=2, default=4), activation="relu")(x)
+        model = keras.Model(inputs, keras.layers.Dense(self.info["num_classes"], activation="softmax")(x))
+        rate = hp.Float("lr", 1e-3, 1e-1, sampling="log", default=1e-2)
+        model.compile(optimizer=keras.optimizers.SGD(rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        return model
+
+    def fit(self, hp, model, *args, **kwargs):
+        return model.fit(*args, batch_size=hp.Choice("batch_size", [8, 16]), shuffle=hp.Boolean("shuffle"), **kwargs)
+
+
 class Scripted:
     """Not Keras: reports the accuracy a hyperparameter asks for (for pruning tests)."""
 
@@ -115,6 +135,7 @@ tiny_images = tiny_rnnstudy_plugin:tiny_images
 [rnnstudy.models]
 tiny_mlp = tiny_rnnstudy_plugin:MLP
 scripted = tiny_rnnstudy_plugin:Scripted
+tuned_fit = tiny_rnnstudy_plugin:TunedFit
 broken_model = tiny_rnnstudy_broken:Model
 """
 

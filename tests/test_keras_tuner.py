@@ -405,3 +405,50 @@ def test_a_hypermodel_that_is_not_tunable_builds_on_a_copy():
     assert hp.values == {} and hp.declared == {}  # and the original learned nothing
     with pytest.raises(SearchSpaceError, match=r"version='v9' \(the study fixes\)"):
         hypermodel.build(HyperParameters(fixed={"version": "v9"}))
+
+
+# --- through the command: the study knows what the hypermodel's fit declares ------------------
+
+
+@pytest.mark.parametrize("optimizer", [None, "adam"])
+def test_a_hypermodel_that_compiles_itself_and_tunes_its_fit_runs_unchanged(
+    optimizer, plugin_dist, make_study, workdir
+):
+    """The guide's pattern as a plugin (tests/conftest.py TunedFit): its fit's `shuffle` is fixed
+    by the study and its `batch_size` searched, names the check learns by calling the hook on two
+    samples; its own compile (SGD) stays unless the study names an optimizer plugin."""
+    from click.testing import CliRunner
+
+    from rnnstudy.cli import cli
+    from rnnstudy.report import trials_frame
+    from rnnstudy.tracking import Tracker
+
+    named = f", optimizer={optimizer!r}" if optimizer else ""
+    study = make_study(
+        "from rnnstudy import Study\n"
+        f"study = Study(dataset='tiny_images', model='tuned_fit'{named}, name='tuned',\n"
+        "    search={'batch_size': [8, 16]}, fixed={'epochs': 1, 'shuffle': False})\n"
+    )
+    result = CliRunner().invoke(cli, ["optimize", str(study)])
+
+    assert result.exit_code == 0, result.output
+    assert "2 complete" in result.output
+    frame = trials_frame(Tracker(), "tuned")
+    assert sorted(frame["batch_size"]) == [8, 16] and list(frame["shuffle"]) == [False, False]
+    assert set(frame["optimizer"]) == {"adam" if optimizer else "model.compile: SGD"}
+
+
+def test_a_value_a_fit_does_not_allow_is_refused_before_anything_is_written(plugin_dist, make_study, workdir):
+    from click.testing import CliRunner
+
+    from rnnstudy.cli import cli
+
+    study = make_study(
+        "from rnnstudy import Study\n"
+        "study = Study(dataset='tiny_images', model='tuned_fit', fixed={'epochs': 1, 'batch_size': 32})\n"
+    )
+    result = CliRunner().invoke(cli, ["optimize", str(study)])
+
+    assert result.exit_code == 2, result.output
+    assert "batch_size=32" in result.output and "[8, 16]" in result.output.replace("8, 16", "[8, 16]")
+    assert not (workdir / "mlruns").exists()
