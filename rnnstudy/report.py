@@ -417,7 +417,10 @@ def _points_shown(points: pd.DataFrame) -> pd.DataFrame:
     """The points' table for people: the searched values, n, mean ± CI half-width, the
     difference to the best with its interval, the Holm-corrected p-values, the verdict, then
     the points' mean size, training time and test accuracy."""
-    from rnnstudy.statistics import COLUMNS
+    from rnnstudy.statistics import COLUMNS, format_p
+
+    def _p(value) -> str:
+        return "" if pd.isna(value) else format_p(value)
 
     names = [c for c in points.columns if c not in COLUMNS and c not in COST_COLUMNS]
     shown = pd.DataFrame({c: [_cell(c, v) for v in points[c]] for c in names}, index=points.index)
@@ -440,12 +443,6 @@ def _points_shown(points: pd.DataFrame) -> pd.DataFrame:
     for column in [c for c in COST_COLUMNS if c in points]:
         shown[headers.get(column, column)] = [_cell(column, v) for v in points[column]]
     return shown
-
-
-def _p(value) -> str:
-    if pd.isna(value):
-        return ""
-    return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def table(

@@ -74,7 +74,7 @@ def study_lock(url: str, storage, study_name: str) -> Iterator[None]:
 
             with engine.begin() as connection:  # the lock ends with this transaction
                 connection.execute(
-                    sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _key(study_name)}
+                    sqlalchemy.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(study_name)}
                 )
                 yield
             return
@@ -114,7 +114,7 @@ def _journal_path(url: str) -> Path:
     return Path(url.removeprefix(JOURNAL_PREFIX) if url.startswith(JOURNAL_PREFIX) else url)
 
 
-def _key(study_name: str) -> int:
+def _lock_key(study_name: str) -> int:
     """A signed 64-bit advisory lock key for a study name."""
     digest = hashlib.sha256(f"rnnstudy:{study_name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
