@@ -168,11 +168,8 @@ def _rnnstudy_hp(batch_size: int) -> HyperParameters:
     return hp
 
 
-@pytest.mark.parametrize("batch_size, steps", [(16, 4), (32, 2)])
-def test_the_proposed_call_lets_a_fit_pick_the_batch_size_from_the_study(batch_size, steps):
-    hp = _rnnstudy_hp(batch_size)
-    hypermodel, counter = BatchSizeTuned(), StepCounter()
-    model = hypermodel.build(hp)
+def _fit_once(hypermodel, hp, model, batch_size: int, counter: StepCounter) -> None:
+    """One epoch on the 64 samples, as the trial runner calls the hook."""
     rnnstudy_fit(
         hypermodel,
         hp,
@@ -184,6 +181,14 @@ def test_the_proposed_call_lets_a_fit_pick_the_batch_size_from_the_study(batch_s
         batch_size=batch_size,
         callbacks=[counter],
     )
+
+
+@pytest.mark.parametrize("batch_size, steps", [(16, 4), (32, 2)])
+def test_the_proposed_call_lets_a_fit_pick_the_batch_size_from_the_study(batch_size, steps):
+    hp = _rnnstudy_hp(batch_size)
+    hypermodel, counter = BatchSizeTuned(), StepCounter()
+    model = hypermodel.build(hp)
+    _fit_once(hypermodel, hp, model, batch_size, counter)
     assert counter.steps == steps
 
 
@@ -196,17 +201,7 @@ def test_the_proposed_call_applies_the_study_batch_size_to_a_fit_that_does_not_p
     hp, counter = _rnnstudy_hp(batch_size), StepCounter()
     hypermodel = Plain()
     model = hypermodel.build(hp)
-    rnnstudy_fit(
-        hypermodel,
-        hp,
-        model,
-        x=X,
-        y=Y,
-        validation_data=(X[:8], Y[:8]),
-        epochs=1,
-        batch_size=batch_size,
-        callbacks=[counter],
-    )
+    _fit_once(hypermodel, hp, model, batch_size, counter)
     assert counter.steps == steps
     assert "fit" not in vars(model)  # the default was only lent for the call
 
