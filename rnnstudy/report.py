@@ -590,7 +590,7 @@ def write_all(
         by_point: dict[str, list[pd.DataFrame]] = {}
         for _, row in frame.iterrows():
             if int(row["trial"]) in history:
-                point = label({n: row[n] for n in report.names if n in row})
+                point = row.get("point") or label({n: row[n] for n in report.names if n in row})
                 by_point.setdefault(point, []).append(history[int(row["trial"])])
         plots.mean_curves(by_point, shown_metrics, files[-1], title=facts.name)
         files.append(folder / "points.png")
