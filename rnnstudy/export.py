@@ -128,7 +128,7 @@ def markdown(
         row = [markdown_escape(v) for v in cell.names]
         value = cell.value
         if cell.best:
-            row = [f"**{c}**" for c in row]
+            row = [f"**{c}**" if str(c) else "" for c in row]
             value = f"**{value}**"
         row += [str(cell.n), value + cell.mark, cell.diff, cell.p]
         lines.append("| " + " | ".join(row) + " |")
@@ -236,6 +236,7 @@ def _cell(row: pd.Series, names: list[Any], places: int) -> _Cell:
         diff = ""
     p = "–" if best or pd.isna(row.get("p", np.nan)) else format_p(row["p"])
     value = _pm(row["mean"], row["ci_low"], row["ci_high"], places)
+    names = ["" if isinstance(v, float) and np.isnan(v) else v for v in names]  # not this point's
     return _Cell(names, int(row["n"]), value, diff, p, best, _mark(row))
 
 

@@ -392,10 +392,12 @@ def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str,
     tagged = completed(frame).set_index("trial").get("point")
     if tagged is not None and tagged.reindex(shown.index).notna().all():  # the trial runner's label
         labels = tagged.reindex(shown.index)
-    seeds = (
-        shown["seed"] if "seed" in shown else completed(frame).set_index("trial")["seed"].reindex(shown.index)
-    )
+    done = completed(frame).set_index("trial")
+    seeds = shown["seed"] if "seed" in shown else done.get("seed", pd.Series(0, index=done.index))
+    seeds = seeds.reindex(shown.index)
     scores = pd.DataFrame({"point": labels, "seed": seeds.fillna(0).astype(int), "value": shown[value]})
+    if scores.duplicated(["point", "seed"]).any():
+        return None, None  # runs of a point not told apart by their seed cannot be paired
     lower = lower_is_better(value, objective=facts.objective, direction=facts.direction)
     command = f"rnnstudy optimize {facts.path or 'STUDY_FILE'} --repeats 5"
     comparison = statistics.compare(scores, lower_is_better=lower, verify_command=command)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -120,8 +122,11 @@ def _work(config: WorkerConfig, queue) -> int:
         config.parent_run_id,
         config.data_dir,
         send=queue.put,
+        stopping=_stopping.is_set,
     )
     for _ in range(config.max_trials):
+        if _stopping.is_set():
+            raise KeyboardInterrupt
         trial, point = claim(study)
         if trial is None:
             return EXIT_DRAINED
@@ -164,14 +169,27 @@ def _end(study, trial, ending: Ending, runner, run_ids: list[str], send, started
     send(messages.TrialEnded(trial.number, ending.outcome, ending.value, ending.reason, seconds))
 
 
+_stopping = threading.Event()  # a stop signal came
+
+
 def _interrupt_once(*signals: int) -> None:
     """The first of these signals raises KeyboardInterrupt; later ones are ignored, so the
-    worker can mark its trial even when Ctrl-C reaches it twice (terminal and driver)."""
+    worker can mark its trial even when Ctrl-C reaches it twice (terminal and driver).
+
+    A signal that lands inside a garbage-collection callback or a finaliser has its
+    KeyboardInterrupt swallowed there ("Exception ignored in ..."): so the stop is also
+    remembered, and the trial runner raises it again at its next batch (and the worker before
+    its next claim), and such swallowed interrupts print nothing."""
 
     def handler(signum, frame):
         for number in signals:
             signal.signal(number, signal.SIG_IGN)
+        _stopping.set()
         raise KeyboardInterrupt
 
     for number in signals:
         signal.signal(number, handler)
+    default_hook = sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: (
+        None if isinstance(unraisable.exc_value, KeyboardInterrupt) else default_hook(unraisable)
+    )
