@@ -6,9 +6,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 SECRET = "s3cret-Pa55word"
 
 
+@pytest.mark.slow  # two commands, a PostgreSQL database and an MLflow server: half a minute
 def test_independent_commands_share_one_study_on_postgres_and_a_remote_mlflow_server(
     project, postgres_url, mlflow_server
 ):

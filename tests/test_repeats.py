@@ -74,7 +74,7 @@ def test_a_race_with_two_workers_adds_seeds_only_to_ties_and_resumes_in_its_midd
     study_file = project.write_study(
         "raced",
         search=truth,
-        fixed={"epochs": 1, "noise": 0.01, "epoch_seconds": 0.3},  # 0.3 and 0.2: 50+ sd below
+        fixed={"epochs": 1, "noise": 0.01, "epoch_seconds": 0.15},  # 0.3 and 0.2: 50+ sd below
         repeats="adaptive",
         min_repeats=3,
         max_repeats=6,
