@@ -20,7 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from rnnstudy import plugins, precision
+from rnnstudy import devices, plugins, precision
 from rnnstudy.data import Data
 from rnnstudy.direction import best, lower_is_better
 from rnnstudy.errors import RnnstudyError
@@ -181,6 +181,7 @@ class TrialRunner:
                 **data.info.get("params", {}),  # what the dataset found out (e.g. words missing from GloVe)
                 "precision_policy": built.precision,
                 "keras_backend": keras.backend.backend(),
+                "device": devices.current_device(),  # the worker's GPU (rnnstudy.devices), else the CPU
             },
             wait=False,
         )
