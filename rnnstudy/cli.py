@@ -81,7 +81,23 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("study_file", type=click.Path(dir_okay=False))
-@click.option("--workers", default=1, show_default=True, help="Worker processes on this machine.")
+@click.option(
+    "--workers",
+    type=int,
+    help="Worker processes on this machine [default: one per GPU × --workers-per-gpu; without GPUs, 1].",
+)
+@click.option(
+    "--workers-per-gpu",
+    type=int,
+    metavar="K",
+    help="Trials that share one GPU, each allocating GPU memory as it needs it [default: 1].",
+)
+@click.option(
+    "--budget",
+    metavar="DURATION",
+    help="Refuse to start when the estimated time is longer, e.g. 2h, 45m, 1h30m; the refusal "
+    "names the --epochs, --subset, --trials or --repeats that would fit.",
+)
 @STORAGE
 @TRACKING
 @click.option("--epochs", type=int, help="Override the study's epochs (e.g. 2 for a quick try).")
@@ -127,6 +143,8 @@ def cli() -> None:
 def optimize(
     study_file,
     workers,
+    workers_per_gpu,
+    budget,
     storage,
     tracking_uri,
     epochs,
@@ -141,7 +159,10 @@ def optimize(
     """Run STUDY_FILE's search; every trial is logged to MLflow. Run again to resume."""
     from rnnstudy.driver import RunOptions
     from rnnstudy.driver import optimize as run
+    from rnnstudy.estimate import parse_duration
 
+    if budget is not None:
+        parse_duration(budget)  # one line, before anything else
     for flag, value in (
         ("--epochs", epochs),
         ("--subset", subset),
@@ -163,6 +184,8 @@ def optimize(
         overrides={"values": overrides, "trials": trials, "repeats": repeats},
         command=shlex.join(["rnnstudy", *sys.argv[1:]]),
         backend=keras_backend,
+        workers_per_gpu=workers_per_gpu,
+        budget=budget,
     )
     run(study_file, options)
 

@@ -191,13 +191,15 @@ def worker_env(
     Args:
         gpu: the worker's GPU (from :func:`placement`), or None.
         backend: Keras' backend: ``tensorflow`` and ``jax`` need a variable; ``torch``
-            allocates on demand already.
+            allocates on demand already; ``auto`` (decided after the worker starts) gets the
+            variables of both that may be chosen.
         env: the environment the user's settings are read from; ``os.environ`` when None.
     """
     if gpu is None:
         return {}
     wanted = {"CUDA_VISIBLE_DEVICES": gpu.uuid, DEVICE_ENV: describe(gpu)}
-    wanted.update(memory_env(backend, env))
+    for name in ("tensorflow", "jax") if backend == "auto" else (backend,):
+        wanted.update(memory_env(name, env))
     return wanted
 
 
@@ -237,8 +239,13 @@ def describe(gpu: Gpu | None, *, cpuinfo: str | None = None, cores: int | None =
         "",
     )
     if cores is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        cores = cores_here()
     return f"CPU: {model or 'unknown model'}, {cores} core{'s' if cores != 1 else ''}"
+
+
+def cores_here() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def current_device(env: Mapping[str, str] | None = None) -> str:

@@ -13,13 +13,15 @@ trials are kept and only the rest runs.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import sys
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
-from rnnstudy import supervisor, worker
+from rnnstudy import devices, estimate, supervisor, worker
 from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.hyperparameters import HyperParameters
 from rnnstudy.messages import TrialEnded
@@ -41,12 +43,14 @@ class RunOptions:
 
     storage_url: str | None = None
     tracking_uri: str | None = None
-    workers: int = 1
+    workers: int | None = None  # None: GPUs × workers_per_gpu, else 1 (rnnstudy.devices.placement)
     data_dir: str | None = None
     trials_per_worker: int = 25
     overrides: dict[str, Any] = field(default_factory=dict)
     command: str | None = None  # the command line, shown redacted as the way to resume
     backend: str | None = None  # the Keras backend, over the study's
+    workers_per_gpu: int | None = None  # trials that share one GPU (1 when None)
+    budget: str | None = None  # --budget: refuse a study whose estimated time is longer
 
 
 class Interrupted(Exception):
@@ -93,9 +97,12 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
     from rnnstudy.tracking import Tracker, default_tracking_uri
 
     out = out or sys.stdout
+    budget_s = estimate.parse_duration(options.budget) if options.budget else None  # before anything else
     spec = load_study(study_path)
     spec.override(**options.overrides)
     storage_url = options.storage_url or default_storage_url()
+    gpus = devices.visible_gpus()  # each worker on one GPU, round-robin; none: the CPU, as before
+    options = replace(options, workers=len(devices.placement(gpus, options.workers_per_gpu, options.workers)))
     _check_options(options, storage_url)
     wanted = backend.check(options.backend or spec.backend)  # one line, before any worker starts
     known = None if wanted == "auto" else wanted
@@ -108,10 +115,15 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
             data_dir=options.data_dir,
             max_trials=options.trials_per_worker,
             env=backend.env(known, options.workers) if known else {},  # auto: sent with the go
-        )
+        ),
+        gpus=gpus,
+        backend=wanted,
     )
     for _ in range(min(options.workers, _most_trials(spec))):
         pool.start()  # they get ready while the study is checked and set up
+    if gpus:  # the check builds and times its models on the first GPU, beside the workers
+        os.environ.update(devices.memory_env(known or backend.DEFAULT))
+        print(_placement(gpus, options), file=out, flush=True)
     backend.start(known or backend.DEFAULT)  # auto's check builds under the default
     import optuna
 
@@ -119,7 +131,9 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
     try:
         # check everything before anything is written
         models: list = []
-        points = validate(spec, default_registry(), options.data_dir, out, models=models)
+        timer = estimate.Timer()  # the time estimate: a few steps of each distinct model
+        points = validate(spec, default_registry(), options.data_dir, out, models=models, timer=timer)
+        _estimate(spec, timer, points, options, gpus, models, budget_s, out)  # over --budget: refused
         tracker = Tracker(pool.config.tracking_uri)
         session = Session(spec, points, storage_url, open_storage(storage_url), tracker)
         tracker.check()
@@ -189,6 +203,39 @@ def _most_trials(spec: Study) -> int:
         return 0
 
 
+def _placement(gpus: list, options: RunOptions) -> str:
+    names = sorted({g.name for g in gpus})
+    most = -(-options.workers // len(gpus))  # round-robin: the most on one GPU
+    per_gpu = "one per GPU" if most == 1 else f"up to {most} per GPU"
+    return f"{len(gpus)} GPU(s) ({', '.join(names)}): {options.workers} worker(s), {per_gpu}"
+
+
+def _estimate(
+    spec: Study, timer, points, options: RunOptions, gpus: list, models: list, budget_s, out
+) -> None:
+    """Print the study's estimated time (rnnstudy.estimate); refuse it when over ``--budget``."""
+    from rnnstudy.precision import recurrent
+
+    rnn = bool(models) and all(recurrent(m) for m in models)
+    efficiency = estimate.measured_efficiency(
+        options.workers, cores=devices.cores_here(), gpus=len(gpus), recurrent=rnn
+    )
+    guess = estimate.for_study(spec, timer, points, workers=options.workers, efficiency=efficiency)
+    if guess is None:
+        reason = timer.untimed or "no point of the study builds"
+        if budget_s is not None:
+            raise estimate.BudgetError(
+                f"--budget {options.budget} cannot be checked: {reason}; leave out --budget"
+            )
+        print(estimate.unknown(reason), file=out, flush=True)
+        return
+    if budget_s is not None:
+        guess.check(budget_s, options.budget)
+    within = f"; within --budget {options.budget}" if budget_s is not None else ""
+    cost = f" ({timer.models} model(s) timed in {estimate.human(timer.seconds)})"
+    print(guess.text() + cost + within, file=out, flush=True)
+
+
 def _check_options(options: RunOptions, storage_url: str) -> None:
     from rnnstudy.storage import is_sqlite
 
@@ -207,12 +254,16 @@ def validate(
     data_dir: str | None,
     out: TextIO | None = None,
     models: list | None = None,
+    timer: estimate.Timer | None = None,
 ):
     """Dry-run the study's plugins on its data; return the grid points (None when sampling).
 
     Raises before anything is written: an unknown plugin or hyperparameter, a value or range a
     plugin does not allow, data that is not there. A point whose model fails to build for any
     other reason is only a warning: its trial will fail and the study go on without it.
+
+    With ``timer``, every point is built (not only those the check needs) and each distinct
+    model's training steps are timed on the real data, for the time estimate.
     """
     from rnnstudy.trial import build, declare_fit
 
@@ -226,10 +277,13 @@ def validate(
     def dry_run(point: dict[str, Any] | None) -> None:
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
         try:
+            started = time.perf_counter()
             built = build(hp, registry, data_dir)
             declare_fit(built, hp)
             if models is not None:
                 models.append(built.model)
+            if timer is not None:
+                timer.add(point, built, hp.values, time.perf_counter() - started)
         except RnnstudyError:
             raise
         except Exception as exc:
@@ -253,7 +307,8 @@ def validate(
             skipped.append(point)
         else:
             dry_run(point)
-    for point in skipped if unknown() else ():
+    rerun = bool(unknown())
+    for point in skipped if rerun else ():
         dry_run(point)
     import keras
 
@@ -263,6 +318,10 @@ def validate(
             f"unknown hyperparameter(s) {', '.join(unknown())}: no plugin of this study declares them; "
             f"known: {', '.join(sorted(declared))}"
         )
+    for point in skipped if timer is not None and not rerun else ():  # the estimate needs every model
+        dry_run(point)
+    if timer is not None:
+        keras.backend.clear_session()
     return points
 
 

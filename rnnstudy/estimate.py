@@ -13,6 +13,7 @@ and the per-epoch callbacks are left out unless the caller adds them as ``overhe
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import statistics
@@ -76,6 +77,7 @@ class StepTime:
     batch_size: int
     eval_s: float | None = None  # one forward step (validation, test); None: train_s × FORWARD_RATIO
     warmup_s: float = 0.0  # what a trial's first steps cost beyond the later ones: tracing
+    sizes: tuple[int, int, int] | None = None  # this trial's (n_train, n_val, n_test); None: the Estimate's
 
     @property
     def forward_s(self) -> float:
@@ -178,11 +180,17 @@ class Estimate:
         test_every_epoch: the study evaluates the test split each epoch.
         workers: worker processes.
         efficiency: measured throughput of ``workers`` processes over ``workers`` × one's
-            (BENCHMARKS.md: 2 workers on 2 cores gave 1.08–1.30×, i.e. 0.54–0.65); None
-            assumes 1.0, and the text says so when ``workers`` > 1.
+            (BENCHMARKS.md: 2 workers on 2 cores gave 1.08–1.30×, i.e. 0.54–0.65; see
+            :func:`measured_efficiency`); None assumes 1.0, and the text says so when
+            ``workers`` > 1.
+        efficiency_source: where ``efficiency`` was measured, for the text.
         repeats: (fewest, most) runs of each trial: racing stops a point between the two.
         overhead_s: per trial, outside the steps (MLflow, artifacts, building the model).
         subset: ``--subset``: at most this many samples of each split.
+        trials_cap: what ``--trials T`` keeps, for :meth:`knob`: ``"configurations"`` (a
+            sampling study: T configurations, each with its repeats), ``"runs"`` (a grid: its
+            first T runs, seed by seed: every point's seed 0 first) or ``"none"`` (a race,
+            which ``--trials`` does not shorten).
     """
 
     steps: tuple[StepTime, ...]
@@ -196,6 +204,8 @@ class Estimate:
     repeats: tuple[int, int] = (1, 1)
     overhead_s: float = 0.0
     subset: int | None = None
+    efficiency_source: str = "measured"
+    trials_cap: str = "configurations"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", tuple(self.steps))
@@ -215,9 +225,10 @@ class Estimate:
         def batches(n: int) -> int:
             return math.ceil(min(n, self.subset or n) / step.batch_size)
 
-        val_and_test = batches(self.n_val) + (batches(self.n_test) if self.test_every_epoch else 0)
-        epoch = batches(self.n_train) * step.train_s + val_and_test * step.forward_s
-        return step.warmup_s + self.epochs * epoch + batches(self.n_test) * step.forward_s + self.overhead_s
+        n_train, n_val, n_test = step.sizes or (self.n_train, self.n_val, self.n_test)
+        val_and_test = batches(n_val) + (batches(n_test) if self.test_every_epoch else 0)
+        epoch = batches(n_train) * step.train_s + val_and_test * step.forward_s
+        return step.warmup_s + self.epochs * epoch + batches(n_test) * step.forward_s + self.overhead_s
 
     def seconds(self) -> tuple[float, float]:
         """The study's wall time with the fewest repeats and with the most."""
@@ -247,6 +258,9 @@ class Estimate:
         workers = f"{self.workers} worker{'s' if self.workers > 1 else ''}"
         if self.workers > 1 and self.efficiency is None:
             workers += " (if they scale perfectly)"
+        elif self.workers > 1:
+            speed = self.workers * self.efficiency
+            workers += f" ({speed:.2f}× one worker's throughput, {self.efficiency_source})"
         line = (
             f"estimated time: {self.trials:,} trial{'s' if self.trials != 1 else ''}{repeats} × "
             f"{self.epochs:,} epoch{'s' if self.epochs != 1 else ''}{subset} ≈ {self.span()} on {workers}"
@@ -259,6 +273,8 @@ class Estimate:
             changed = replace(self, epochs=value)
         elif name == "subset":
             changed = replace(self, subset=value)
+        elif name == "trials" and self.trials_cap == "runs":  # seed by seed, as a grid runs them
+            changed = replace(self, steps=(self.steps * self.repeats[1])[:value], repeats=(1, 1))
         elif name == "trials":
             changed = replace(self, steps=self.steps[:value])
         elif name == "repeats":
@@ -274,10 +290,12 @@ class Estimate:
     def suggestions(self, budget_s: float) -> list[Knob]:
         """For each setting that can shrink the study, the largest value that fits ``budget_s``,
         with its estimate; a setting that cannot fit even at 1 is left out."""
+        largest = [max(s.sizes) for s in self.steps if s.sizes]
+        runs = {"runs": self.trials * self.repeats[1], "none": 1}.get(self.trials_cap, self.trials)
         ceilings = {
             "epochs": self.epochs - 1,
-            "subset": min(self.subset or math.inf, max(self.n_train, self.n_val, self.n_test)) - 1,
-            "trials": self.trials - 1,
+            "subset": min(self.subset or math.inf, max(self.n_train, self.n_val, self.n_test, *largest)) - 1,
+            "trials": runs - 1,
             "repeats": self.repeats[1] - 1,
         }
         found = []
@@ -304,6 +322,196 @@ class Estimate:
         """Raise :class:`OverBudgetError` with :meth:`refusal`'s message unless the study fits."""
         if not self.fits(budget_s):
             raise OverBudgetError(self.refusal(budget_s, budget))
+
+
+# --- a study's estimate, from the driver's dry run --------------------------------------------------
+
+# The throughput of N worker processes over N × one's, where it was measured: BENCHMARKS.md, "Goal 2"
+# (9-point grids, 5 epochs, TensorFlow on 2 cores, no GPU). (workers, cores, every model recurrent).
+MEASURED_EFFICIENCY = {
+    (2, 2, False): (0.54, "the CNN grid"),  # 1.08× one worker's throughput
+    (2, 2, True): (0.65, "the char-RNN grid"),  # 1.30×
+}
+TIMED_STEPS = 3  # per model and kind, after the first: the median of three
+IGNORED = frozenset({"name", "inbound_nodes", "input_layers", "output_layers", "seed", "build_config"})
+
+
+def measured_efficiency(
+    workers: int, *, cores: int, gpus: int = 0, recurrent: bool = False
+) -> tuple[float, str] | None:
+    """The parallel efficiency measured for ``workers`` processes on ``cores`` CPU cores and the
+    text that says where, or None where nothing was measured (GPUs, other counts): the estimate
+    then says that it assumes perfect scaling."""
+    found = None if gpus or workers < 2 else MEASURED_EFFICIENCY.get((workers, cores, recurrent))
+    if found is None:
+        return None
+    value, grid = found
+    return value, f"as measured for {workers} workers on {cores} cores on {grid}: BENCHMARKS.md"
+
+
+def point_key(point: dict | None) -> str:
+    return json.dumps(point, sort_keys=True, default=str)
+
+
+class Timer:
+    """The step times of a study's points, from the models its dry run builds.
+
+    The driver hands it every model it builds (:meth:`add`). Models that are the same
+    computation (layers, shapes, batch size, optimizer, dtype policy; their names, seeds and
+    learning rates aside) are timed once, with :func:`time_steps`. A model that is not Keras,
+    or whose steps fail, cannot be timed: ``untimed`` says why, and there is no estimate.
+    """
+
+    def __init__(self, steps: int = TIMED_STEPS, *, clock: Callable[[], float] = time.perf_counter) -> None:
+        self.steps = steps
+        self.clock = clock
+        self.by_point: dict[str, StepTime] = {}
+        self.epochs: int | None = None  # the first point's
+        self.untimed: str | None = None
+        self.seconds = 0.0  # what timing cost
+        self.builds: list[float] = []  # seconds of each point's build (data, model, compile)
+        self._by_model: dict[str, StepTime] = {}
+
+    @property
+    def models(self) -> int:
+        """Distinct models timed."""
+        return len(self._by_model)
+
+    def add(self, point: dict | None, built, values: dict, build_s: float | None = None) -> None:
+        """A built point (rnnstudy.trial.Built) of the dry run, its hyperparameter values and
+        the seconds its build took (each trial pays it again)."""
+        model, data = built.model, built.data
+        if build_s is not None:
+            self.builds.append(build_s)
+        if self.epochs is None:
+            self.epochs = int(values["epochs"])
+        if self.untimed:
+            return
+        if not callable(getattr(model, "train_on_batch", None)):
+            self.untimed = f"model {_plugin_name(built)!r} is not Keras: its training steps cannot be timed"
+            return
+        batch = int(values["batch_size"])
+        key = signature(model, data, batch, getattr(built, "precision", ""))
+        if key not in self._by_model:
+            started = self.clock()
+            try:
+                self._by_model[key] = time_steps(
+                    model, data.x_train, data.y_train, batch, self.steps, clock=self.clock
+                )
+            except Exception as exc:  # its trial will fail the same way
+                self.untimed = f"timing {point or 'the default point'} failed: {type(exc).__name__}: {exc}"
+                return
+            finally:
+                self.seconds += self.clock() - started
+        sizes = (len(data.y_train), len(data.y_val), len(data.y_test))
+        self.by_point[point_key(point)] = replace(self._by_model[key], sizes=sizes)
+
+
+def _plugin_name(built) -> str:
+    plugin = getattr(built, "plugins", {}).get("model")
+    return getattr(plugin, "name", type(built.model).__name__)
+
+
+def signature(model, data, batch_size: int, policy: str = "") -> str:
+    """What decides a model's step time, as text: two models with the same one are timed once."""
+    try:
+        config = _stripped(model.get_config())
+    except Exception:  # a subclassed model without a config: its own
+        config = f"id {id(model)}"
+    optimizer = getattr(model, "optimizer", None)
+    clipping = [k for k in ("clipnorm", "clipvalue", "global_clipnorm") if getattr(optimizer, k, None)]
+    sizes = [len(data.y_train), len(data.y_val), len(data.y_test)]
+    parts = [config, _count(model), type(optimizer).__name__, clipping, _shapes(data.x_train), sizes]
+    return json.dumps([*parts, batch_size, policy], sort_keys=True, default=str)
+
+
+def _count(model) -> int | None:
+    try:
+        return int(model.count_params())
+    except Exception:  # not built
+        return None
+
+
+def _stripped(config):
+    if isinstance(config, dict):
+        return {k: _stripped(v) for k, v in config.items() if k not in IGNORED}
+    if isinstance(config, list | tuple):
+        return [_stripped(v) for v in config]
+    return config
+
+
+def _shapes(data):
+    if isinstance(data, dict):
+        return {k: _shapes(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_shapes(v) for v in data]
+    return [list(getattr(data, "shape", ())[1:]), str(getattr(data, "dtype", ""))]
+
+
+def for_study(
+    spec,
+    timer: Timer,
+    points: list[dict] | None,
+    *,
+    workers: int,
+    efficiency: tuple[float, str] | None = None,
+) -> Estimate | None:
+    """The estimate of the study ``spec`` (rnnstudy.study.Study) from its dry run's ``timer``;
+    None when a model could not be timed (``timer.untimed``) or no point builds.
+
+    Each trial also pays the median build of the dry run (``overhead_s``: its data, model and
+    compile); MLflow, the per-trial files and the worker's start are not in it.
+    The whole study is estimated, however much of it a resumed run still has to do. A grid
+    runs each point with its seeds (``--trials`` cuts it seed by seed), a race between
+    ``min_repeats`` and ``max_repeats`` of each, a sampling study ``trials`` configurations
+    timed at its default point.
+
+    Args:
+        points: the grid's points (None: a sampling study), as :func:`rnnstudy.driver.validate` returns.
+        workers: worker processes.
+        efficiency: (value, source) of :func:`measured_efficiency`, or None.
+    """
+    if timer.untimed or not timer.by_point or timer.epochs is None:
+        return None
+    seeds = max(len(spec.seeds), 1)
+    if points is None:
+        default = timer.by_point.get(point_key(None))
+        steps, repeats, cap = [default] * (spec.trials or 1), (seeds, seeds), "configurations"
+        if default is None:
+            return None
+    else:
+        # a point that does not build is left out: its trial fails at once
+        steps = [timer.by_point[k] for k in map(point_key, points) if k in timer.by_point]
+        if spec.racing:
+            repeats, cap = (spec.min_repeats, spec.max_repeats), "none"
+        elif spec.trials and spec.trials < len(steps) * seeds:
+            steps, repeats, cap = (steps * seeds)[: spec.trials], (1, 1), "runs"
+        else:
+            repeats, cap = (seeds, seeds), "runs"
+    if not steps:
+        return None
+    value, source = efficiency or (None, "measured")
+    n_train, n_val, n_test = steps[0].sizes or (0, 0, 0)
+    return Estimate(
+        tuple(steps),
+        epochs=timer.epochs,
+        n_train=n_train,
+        n_val=n_val,
+        n_test=n_test,
+        test_every_epoch=spec.test_every_epoch,
+        workers=workers,
+        efficiency=value,
+        efficiency_source=source,
+        repeats=repeats,
+        subset=spec.fixed.get("subset") or None,
+        trials_cap=cap,
+        overhead_s=statistics.median(timer.builds) if timer.builds else 0.0,
+    )
+
+
+def unknown(reason: str) -> str:
+    """The line printed when there is no estimate."""
+    return f"estimated time: unknown ({reason})"
 
 
 def _largest(ok: Callable[[int], bool], ceiling: int) -> int | None:

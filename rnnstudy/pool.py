@@ -5,6 +5,10 @@ and the driver spends as long checking the study. So the driver starts its worke
 each gets ready, then waits for the go: the study's MLflow ids once the driver has checked
 the study and set it up. Workers it turns out not to need (the check failed, or fewer trials
 are left than workers) are killed before they have written anything.
+
+On a machine with GPUs each worker trains on one of them (rnnstudy.devices): a worker
+started later, to replace one that was recycled or died, goes to the GPU fewest of the
+running workers hold.
 """
 
 from __future__ import annotations
@@ -14,17 +18,25 @@ import multiprocessing
 import os
 import queue as queue_module
 import signal
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
-from rnnstudy import worker
+from rnnstudy import devices, worker
 
 
 class Pool:
     """Worker processes, the order pipe of each, and the one queue they all report on."""
 
-    def __init__(self, config: worker.WorkerConfig) -> None:
+    def __init__(
+        self, config: worker.WorkerConfig, gpus: Sequence[devices.Gpu] = (), backend: str = "tensorflow"
+    ) -> None:
+        """``config`` is every worker's; each gets its GPU of ``gpus`` (none: the CPU) added to
+        its ``env``, with the memory settings of Keras' ``backend`` (``auto``: any it may be)."""
         self.config = config
+        self.gpus = list(gpus)
+        self.backend = backend
+        self.placed: dict[int, devices.Gpu | None] = {}  # pid -> its GPU
         self._context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
         self.events = self._context.Queue()
         self.procs: dict[int, Any] = {}  # pid -> process
@@ -34,16 +46,27 @@ class Pool:
 
     def start(self) -> None:
         """Start a worker: at work at once after :meth:`go`, else ready and waiting for it."""
+        gpu, config = self.next_worker(list(self.placed.values()))
         receive, send = self._context.Pipe(duplex=False)
-        proc = self._context.Process(target=worker.main, args=(self.config, self.events, receive))
+        proc = self._context.Process(target=worker.main, args=(config, self.events, receive))
         proc.start()
         receive.close()  # the worker's end
         self.procs[proc.pid] = proc
+        self.placed[proc.pid] = gpu
         self._orders[proc.pid] = send
         if self._go is None:
             self._waiting.append(proc.pid)
         else:
             send.send(self._go)
+
+    def next_worker(
+        self, in_use: Sequence[devices.Gpu | None]
+    ) -> tuple[devices.Gpu | None, worker.WorkerConfig]:
+        """The GPU and config of a worker started beside workers on ``in_use``: the least
+        loaded GPU (round-robin from none), its variables over the shared ``env``."""
+        gpu = devices.least_loaded(self.gpus, in_use)
+        placed = devices.worker_env(gpu, self.backend)
+        return gpu, replace(self.config, env={**self.config.env, **placed}) if placed else self.config
 
     def go(self, go: dict[str, str], count: int) -> None:
         """Have ``count`` workers at work with ``go``: the waiting ones first, new ones if too
@@ -116,4 +139,5 @@ class Pool:
     def remove(self, proc) -> None:
         """Forget a worker that has ended."""
         del self.procs[proc.pid]
+        self.placed.pop(proc.pid, None)
         self._orders.pop(proc.pid).close()

@@ -20,7 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from rnnstudy import plugins, precision
+from rnnstudy import devices, plugins, precision
 from rnnstudy.data import Data
 from rnnstudy.direction import best, lower_is_better
 from rnnstudy.errors import RnnstudyError
@@ -229,6 +229,7 @@ class TrialRunner:
                 "precision_policy": built.precision,
                 "optimizer": built.optimizer,
                 "keras_backend": keras.backend.backend(),
+                "device": devices.current_device(),  # the worker's GPU (rnnstudy.devices), else the CPU
             },
             wait=False,
         )

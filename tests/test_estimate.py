@@ -146,7 +146,7 @@ def test_the_line_names_repeats_workers_and_subset():
         "on 2 workers (if they scale perfectly)"
     )
     measured = Estimate((SMALL,), epochs=1, n_train=3200, workers=2, efficiency=0.6)
-    assert measured.text().endswith("on 2 workers")
+    assert measured.text().endswith("on 2 workers (1.20× one worker's throughput, measured)")
 
 
 # --- --budget: fits, suggestions, refusal -----------------------------------------------------------
@@ -263,3 +263,120 @@ def test_the_driver_can_import_these_without_a_framework():
     code = "import sys, rnnstudy.estimate, rnnstudy.devices; print(sorted({'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+# --- the study's estimate from the dry run ------------------------------------------------------
+
+A = StepTime(train_s=0.02, batch_size=32, eval_s=0.005, sizes=(1000, 300, 250))
+B = StepTime(train_s=0.09, batch_size=32, eval_s=0.03, sizes=(500, 300, 250))
+
+
+def test_each_trial_uses_its_own_split_sizes():
+    made = Estimate((A, B), epochs=3, n_train=1, n_val=1, n_test=1)
+    assert made.seconds()[0] == pytest.approx(
+        one_trial(A, 3, 1000, 300, 250) + one_trial(B, 3, 500, 300, 250)
+    )
+    assert made.knob("subset", 400).estimate.seconds()[0] == pytest.approx(
+        one_trial(A, 3, 1000, 300, 250, subset=400) + one_trial(B, 3, 500, 300, 250, subset=400)
+    )
+
+
+def test_a_grids_trials_knob_counts_runs_seed_by_seed():
+    made = Estimate((A, B), epochs=1, n_train=100, repeats=(3, 3), trials_cap="runs")
+    cut = made.knob("trials", 3).estimate
+    assert cut.steps == (A, B, A) and cut.repeats == (1, 1)  # seed 0 of both points, seed 1 of the first
+    budget = made.knob("trials", 4).estimate.seconds()[1]
+    assert {k.name: k.value for k in made.suggestions(budget)}["trials"] == 4
+
+
+def test_a_race_is_not_cut_by_trials():
+    made = Estimate((A, B), epochs=1, n_train=100, repeats=(3, 10), trials_cap="none")
+    assert "trials" not in [k.name for k in made.suggestions(made.seconds()[1] / 2)]
+
+
+def test_only_a_measured_efficiency_is_given_and_the_text_says_where():
+    cnn = estimate.measured_efficiency(2, cores=2)
+    rnn = estimate.measured_efficiency(2, cores=2, recurrent=True)
+    assert cnn[0] == 0.54 and rnn[0] == 0.65 and "BENCHMARKS.md" in cnn[1]
+    for unmeasured in (
+        estimate.measured_efficiency(2, cores=2, gpus=1),
+        estimate.measured_efficiency(3, cores=2),
+        estimate.measured_efficiency(2, cores=16),
+        estimate.measured_efficiency(1, cores=2),
+    ):
+        assert unmeasured is None
+    made = Estimate((A,) * 4, epochs=1, n_train=100, workers=2, efficiency=rnn[0], efficiency_source=rnn[1])
+    assert made.text().endswith(f"on 2 workers (1.30× one worker's throughput, {rnn[1]})")
+
+
+def spec(**fields):
+    from rnnstudy import Study
+
+    return Study(dataset="tiny_images", model="tiny_mlp", **fields)
+
+
+def timer_of(points, step=A, epochs=2):
+    timer = estimate.Timer()
+    timer.epochs = epochs
+    timer.by_point = {estimate.point_key(p): step for p in points}
+    return timer
+
+
+def test_for_study_grid_repeats_race_trials_and_sampling():
+    grid = spec(search={"units": [2, 4, 8]}, repeats=3)
+    points = grid.grid_points
+    made = estimate.for_study(grid, timer_of(points), points, workers=1)
+    assert made.trials == 3 and made.repeats == (3, 3) and made.epochs == 2 and made.n_train == 1000
+
+    raced = spec(search={"units": [2, 4, 8]}, repeats="adaptive")
+    assert estimate.for_study(raced, timer_of(points), points, workers=1).repeats == (3, 10)
+
+    capped = spec(
+        search={"units": [2, 4, 8]}, repeats=3, trials=4
+    )  # --trials 4: seed 0 of all, seed 1 of one
+    made = estimate.for_study(capped, timer_of(points), points, workers=1)
+    assert made.trials == 4 and made.repeats == (1, 1)
+
+    sampled = spec(search={"units": [2, 4, 8]}, sampler="tpe", trials=7, repeats=2)
+    made = estimate.for_study(sampled, timer_of([None]), None, workers=2)
+    assert made.trials == 7 and made.repeats == (2, 2) and made.workers == 2
+
+
+def test_for_study_leaves_out_points_that_did_not_build_and_has_no_estimate_untimed():
+    grid = spec(search={"units": [2, 4, 8]})
+    points = grid.grid_points
+    assert estimate.for_study(grid, timer_of(points[:2]), points, workers=1).trials == 2
+    untimed = timer_of(points)
+    untimed.untimed = "model 'x' is not Keras"
+    assert estimate.for_study(grid, untimed, points, workers=1) is None
+
+
+def test_the_dry_run_builds_every_point_and_times_each_distinct_model_once(plugin_dist):
+    import io
+
+    from rnnstudy.driver import validate
+    from rnnstudy.registry import default_registry
+
+    # learning_rate does not change the computation: 4 points, 2 models to time
+    study = spec(search={"units": [2, 4], "learning_rate": [0.01, 0.1]}, fixed={"epochs": 3, "batch_size": 8})
+    timer, models = estimate.Timer(steps=1), []
+    points = validate(study, default_registry(), None, io.StringIO(), models=models, timer=timer)
+    assert len(models) == 4, "the check alone would build one: the estimate builds every point"
+    assert timer.models == 2 and set(timer.by_point) == {estimate.point_key(p) for p in points}
+    assert timer.epochs == 3 and timer.seconds > 0
+    step = timer.by_point[estimate.point_key(points[0])]
+    assert step.batch_size == 8 and step.sizes == (32, 32, 32) and step.train_s > 0
+
+
+def test_the_dry_run_of_a_model_that_is_not_keras_says_why_there_is_no_estimate(plugin_dist):
+    import io
+
+    from rnnstudy import Study
+    from rnnstudy.driver import validate
+    from rnnstudy.registry import default_registry
+
+    study = Study(dataset="tiny_images", model="scripted", search={"quality": [0.2, 0.8]})
+    timer = estimate.Timer(steps=1)
+    validate(study, default_registry(), None, io.StringIO(), timer=timer)
+    assert timer.untimed == "model 'scripted' is not Keras: its training steps cannot be timed"
+    assert estimate.unknown(timer.untimed).startswith("estimated time: unknown (model 'scripted'")
