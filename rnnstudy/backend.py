@@ -196,32 +196,24 @@ def _cores() -> int:
 def choose(models: Iterable, *, gpu: bool | None = None, have_jax: bool | None = None) -> str:
     """The backend ``auto`` means for a study whose dry run built ``models``, on this machine.
 
-    JAX when there is no GPU and every model has recurrent layers; TensorFlow otherwise.
-    The figures behind it, on 2 CPU cores, no GPU, Keras 3.15.1:
+    TensorFlow, on the evidence so far (2 CPU cores, no GPU, Keras 3.15.1):
 
-    - per epoch, on a quiet machine (the issue's measurement): JAX trains seed 002's char-RNN
-      grid (SimpleRNN / LSTM / GRU) 1.3–1.7× faster than TensorFlow, seed 003's CNN about 2×
-      slower; PyTorch is slower than TensorFlow on both;
-    - whole 5-epoch fits, JIT compilation included, on a machine loaded by other jobs
-      (BENCHMARKS.md, "Keras backends"): JAX took 1.60× TensorFlow's fit time on the
-      char-RNN grid (slower on all 9 points) and 3.4× on the CNN grid; PyTorch 7.5× and 6.3×. That run does not back the JAX choice for short
-      trials; rerun it quiet before relying on ``auto`` (see BENCHMARKS.md).
+    - whole trials through rnnstudy, seed 002's char-RNN grid (SimpleRNN / LSTM / GRU x 10, 20,
+      30 characters, 2 epochs, 5,000 windows, one run each, measured 2026-12-01 with other jobs
+      on the machine, rounds in alternating order): TensorFlow 80.5 and 83.4 s, JAX 140.0 s,
+      PyTorch 376.0 s for the grid, best validation accuracy 0.246 / 0.242 / 0.232 (see
+      BENCHMARKS.md, "Keras backends");
+    - bare Keras fits of both workloads, 5 epochs, compilation included (BENCHMARKS.md): JAX
+      took 1.60x TensorFlow's time on the char-RNN grid and 3.4x on the CNN grid; PyTorch
+      7.5x and 6.3x;
+    - per epoch after the first (the issue's measurement, not repeated here): JAX 1.3-1.7x
+      faster than TensorFlow on the recurrent models, about 2x slower on the CNN. So JAX may
+      win trials long enough to pay back its compilation: a rule for that needs the crossover
+      measured first.
 
-    A study that mixes a CNN with RNNs stays on TensorFlow (JAX's loss on the CNN outweighs
-    its gain on the RNNs). Nothing was measured on a GPU: there TensorFlow, the default.
-
-    Args:
-        models: the models the study's check built (non-Keras models count as not recurrent).
-        gpu: whether a GPU is visible; looked up (without importing a framework) when None.
-        have_jax: whether JAX is installed; looked up when None.
+    Nothing was measured on a GPU. ``models``, ``gpu`` and ``have_jax`` are what a rule
+    backed by new figures would look at.
     """
-    from rnnstudy.precision import recurrent
-
-    models = list(models)
-    gpu = gpu_visible() if gpu is None else gpu
-    have_jax = installed("jax") if have_jax is None else have_jax
-    if models and not gpu and have_jax and all(recurrent(m) for m in models):
-        return "jax"
     return DEFAULT
 
 

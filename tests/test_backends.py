@@ -290,20 +290,19 @@ def _models():
 
 
 @pytest.mark.parametrize(
-    ("which", "gpu", "have_jax", "expected"),
+    ("which", "gpu", "have_jax"),
     [
-        ("rnn", False, True, "jax"),  # 1.3-1.7x faster than TF on the char-RNN grid
-        ("cnn", False, True, "tensorflow"),  # JAX is 2x slower on the CNN
-        ("both", False, True, "tensorflow"),  # one CNN in the study keeps it on TF
-        ("rnn", True, True, "tensorflow"),  # no GPU figures: the default
-        ("rnn", False, False, "tensorflow"),  # JAX not installed
-        ("none", False, True, "tensorflow"),
+        ("rnn", False, True),  # JAX's per-epoch gain did not pay for its compilation in whole trials
+        ("cnn", False, True),  # JAX 3.4x slower on the CNN grid
+        ("rnn", True, True),  # no GPU figures: the default
     ],
 )
-def test_auto_chooses_jax_only_for_recurrent_models_on_a_cpu(which, gpu, have_jax, expected):
-    cnn, rnn = _models()
-    models = {"rnn": [rnn], "cnn": [cnn], "both": [rnn, cnn], "none": []}[which]
-    assert backend.choose(models, gpu=gpu, have_jax=have_jax) == expected
+def test_auto_chooses_what_the_measurements_back(which, gpu, have_jax):
+    import keras
+
+    cell = keras.layers.SimpleRNN(2) if which == "rnn" else keras.layers.Conv1D(2, 1)
+    model = keras.Sequential([keras.Input((3, 2)), cell])
+    assert backend.choose([model], gpu=gpu, have_jax=have_jax) == "tensorflow"
 
 
 def test_require_services_turns_a_missing_backend_into_a_failure(monkeypatch):
