@@ -13,6 +13,7 @@ trials are kept and only the rest runs.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
 import signal
 import sys
@@ -90,15 +91,18 @@ class Session:
             return plan(self.study, self.spec, self.points)
 
 
-def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None):
-    """Run a study file to the end of its budget; return the Optuna study."""
+def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None = None, table: bool = True):
+    """Run a study file, or a Study object (with a name), to the end of its budget; return the
+    Optuna study. ``table=False`` leaves the closing report out of ``out``."""
     from rnnstudy import backend
     from rnnstudy.storage import default_storage_url, open_storage
     from rnnstudy.tracking import Tracker, default_tracking_uri
 
     out = out or sys.stdout
     budget_s = estimate.parse_duration(options.budget) if options.budget else None  # before anything else
-    spec = load_study(study_path)
+    given = isinstance(study_path, Study)  # defined in code (a notebook): sent to workers pickled
+    spec = copy.deepcopy(study_path) if given else load_study(study_path)
+    packed = worker.pack_study(spec) if given else None
     spec.override(**options.overrides)
     storage_url = options.storage_url or default_storage_url()
     gpus = devices.visible_gpus()  # each worker on one GPU, round-robin; none: the CPU, as before
@@ -108,7 +112,8 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
     known = None if wanted == "auto" else wanted
     pool = Pool(
         worker.WorkerConfig(
-            study_path=str(spec.path),
+            study_path=str(spec.path or ""),
+            study=packed,
             overrides=options.overrides,
             storage_url=storage_url,
             tracking_uri=options.tracking_uri or default_tracking_uri(),
@@ -186,8 +191,10 @@ def optimize(study_path: str, options: RunOptions, *, out: TextIO | None = None)
     counts = ", ".join(
         f"{_count(study, (state,))} {state.lower()}" for state in ("COMPLETE", "PRUNED", "FAIL")
     )
-    table = publish(spec, study, session.tracker, session.parent_id)
-    print(f"\n{spec.name}: {counts}{_running_elsewhere(study)}\n{table}", file=out, flush=True)
+    report = publish(spec, study, session.tracker, session.parent_id)
+    print(f"\n{spec.name}: {counts}{_running_elsewhere(study)}", file=out, flush=True)
+    if table:
+        print(report, file=out, flush=True)
     return study
 
 
@@ -386,10 +393,10 @@ def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, comman
     end means (rnnstudy.supervisor); this loop only carries its actions out. Ctrl-C (or
     SIGTERM, as a cluster scheduler sends) stops every worker; each ends its running trial.
     """
-    from rnnstudy.progress import Progress
+    from rnnstudy.progress import make
 
     spec = session.spec
-    progress = Progress(
+    progress = make(
         to_run, spec.objective, spec.direction, workers=workers, best=best_trial(session.study), out=out
     )
     # a race, or a sampled configuration's other seeds, is planned as results come in

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import html
+import io
 import logging
+import sys
 import warnings
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # files only: no display on servers and CI
+if "ipykernel" not in sys.modules:  # in Jupyter the notebook's backend stays: figures show inline
+    matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 SPLITS = (("", "train"), ("val_", "validation"), ("test_", "test"))
+
+
+class ShownFigure(Figure):
+    """A figure that IPython shows as a PNG whatever matplotlib's backend; not pyplot's, so a
+    notebook shows it once, where it is returned."""
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png", dpi=90)
+        return buffer.getvalue()
 
 
 def curves(rows: list[dict[str, float]], path: Path, title: str = "") -> None:
@@ -35,6 +49,11 @@ def curves(rows: list[dict[str, float]], path: Path, title: str = "") -> None:
 
 
 def study_curves(histories: dict, metrics: list[str], path: Path, title: str = "") -> None:
+    """:func:`study_curves_figure` as a PNG file."""
+    study_curves_figure(histories, metrics, title).savefig(path, dpi=90)
+
+
+def study_curves_figure(histories: dict, metrics: list[str], title: str = "") -> Figure:
     """Every trial's ``metrics`` against epoch, one panel per metric, one line per trial.
 
     Args:
@@ -47,9 +66,10 @@ def study_curves(histories: dict, metrics: list[str], path: Path, title: str = "
     columns = min(max(len(histories), 1), 5)
     legend_rows = -(-len(histories) // columns)
     height = 4.0 + 0.22 * legend_rows  # room under the panels for the legend
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), height), squeeze=False)
+    fig = ShownFigure(figsize=(5.2 * len(metrics), height))
+    axes = fig.subplots(1, len(metrics), squeeze=False)
     many = len(histories) > 10  # past ten lines, a colour map tells neighbours apart better
-    colours = plt.get_cmap("viridis" if many else "tab10")
+    colours = matplotlib.colormaps["viridis" if many else "tab10"]
     for ax, metric in zip(axes[0], metrics):
         for k, (label, history) in enumerate(histories.items()):
             if metric in history:
@@ -71,8 +91,7 @@ def study_curves(histories: dict, metrics: list[str], path: Path, title: str = "
         fig.legend(handles, labels, loc="lower center", ncols=columns, fontsize="small", frameon=False)
     fig.suptitle(f"{title}: every trial" if title else "every trial")
     fig.tight_layout(rect=(0, 0.22 * legend_rows / height + 0.02 if handles else 0, 1, 1))
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    return fig
 
 
 OPTUNA_PLOTS = (
@@ -246,6 +265,11 @@ def _lower_is_better(summary) -> bool:
 def mean_curves(
     histories_by_point: dict, metric, path: Path, title: str = "", confidence: float = 0.95
 ) -> None:
+    """:func:`mean_curves_figure` as a PNG file."""
+    mean_curves_figure(histories_by_point, metric, title, confidence).savefig(path, dpi=90)
+
+
+def mean_curves_figure(histories_by_point: dict, metric, title: str = "", confidence: float = 0.95) -> Figure:
     """Per point, the mean curve over its seeds with a band for the CI of that mean (a t
     interval per epoch, from scipy); one panel per metric.
 
@@ -267,9 +291,10 @@ def mean_curves(
     columns = min(max(len(histories_by_point), 1), 4)
     legend_rows = -(-len(histories_by_point) // columns)
     height = 4.2 + 0.24 * legend_rows
-    fig, axes = plt.subplots(1, len(metrics), figsize=(6.0 * len(metrics), height), squeeze=False)
+    fig = ShownFigure(figsize=(6.0 * len(metrics), height))
+    axes = fig.subplots(1, len(metrics), squeeze=False)
     many = len(histories_by_point) > 10
-    colours = plt.get_cmap("viridis" if many else "tab10")
+    colours = matplotlib.colormaps["viridis" if many else "tab10"]
     for ax, name in zip(axes[0], metrics):
         for k, (label, histories) in enumerate(histories_by_point.items()):
             runs = [h[name] for h in histories if name in h]
@@ -305,5 +330,4 @@ def mean_curves(
     what = f"mean over seeds, band = {confidence * 100:g} % CI of the mean"
     fig.suptitle(f"{title}: {what}" if title else what)
     fig.tight_layout(rect=(0, 0.24 * legend_rows / height + 0.02 if handles else 0, 1, 1))
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    return fig

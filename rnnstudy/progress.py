@@ -2,8 +2,10 @@
 
 On a terminal one status line, cut to the terminal's width, is redrawn in place; elsewhere
 (CI logs, files) whole lines are printed: every trial's start and end, its first and last
-epoch, and the epochs between at most every ``every`` seconds. Time left comes from the
-finished trials, and before the first one finishes from the epochs of the running ones.
+epoch, and the epochs between at most every ``every`` seconds. In a Jupyter notebook one
+progress bar (tqdm) says the same. Time left comes from the finished trials, and before the
+first one finishes from the epochs of the running ones. :func:`make` chooses by where the
+output goes.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from typing import TextIO
 
 from rnnstudy.direction import better, lower_is_better
 from rnnstudy.messages import EpochEnded, Message, TrialEnded, TrialStarted
+from rnnstudy.outcome import Outcome
 
 
 def _format(value) -> str:
@@ -153,3 +157,78 @@ class Progress:
         if self.tty and self._status:
             self.out.write(self._status)
             self.out.flush()
+
+
+class NotebookProgress(Progress):
+    """In a Jupyter notebook: one bar of trials done, with the current trial's epoch and
+    metric, the best so far and the time left beside it; failed trials and notes as lines."""
+
+    def __init__(self, total: int, objective: str, direction: str, **kwargs) -> None:
+        super().__init__(total, objective, direction, **kwargs)
+        self.tty = False
+        with warnings.catch_warnings():  # without ipywidgets tqdm.auto warns, then draws text
+            warnings.simplefilter("ignore")
+            from tqdm.auto import tqdm
+        self.bar = tqdm(
+            total=total,
+            file=self.out,
+            bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} trials [{elapsed}{postfix}]",
+            dynamic_ncols=True,
+        )
+        self._show(f"best {self._best_text()} | {self._eta()}")
+
+    def note(self, text: str) -> None:
+        self.bar.write(text, file=self.out)
+
+    def replanned(self, remaining: int) -> None:
+        super().replanned(remaining)
+        self.bar.total = self.total
+        self.bar.refresh()
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def _epoch(self, message: EpochEnded) -> None:
+        if message.trial in self.running:
+            self.running[message.trial][1:] = [message.epoch, message.epochs]
+        logs = message.logs
+        shown = self.objective if self.objective in logs else next(iter(logs), None)
+        metric = f" {shown} {_format(logs[shown])}" if shown else ""
+        self._show(
+            f"trial #{message.trial} epoch {message.epoch}/{message.epochs}{metric} | "
+            f"best {self._best_text()} | {self._eta()}"
+        )
+
+    def _trial_end(self, message: TrialEnded) -> None:
+        super()._trial_end(message)
+        self.bar.n = self.done
+        if message.outcome in (Outcome.FAILED, Outcome.LOST):  # why it failed is worth a line
+            self.bar.write(f"trial #{message.trial} {message.outcome.name}: {message.reason}", file=self.out)
+        self._show(f"best {self._best_text()} | {self._eta()}")
+
+    def _line(self, text: str) -> None:
+        pass  # the bar says what the lines would
+
+    def _show(self, status: str) -> None:
+        self.bar.set_postfix_str(status, refresh=True)
+
+
+def in_notebook(out: TextIO) -> bool:
+    """Whether ``out`` is a Jupyter kernel's output (ipykernel's stream), not a terminal or file."""
+    iostream = sys.modules.get("ipykernel.iostream")
+    return iostream is not None and isinstance(out, iostream.OutStream)
+
+
+def make(
+    total: int,
+    objective: str,
+    direction: str,
+    *,
+    workers: int = 1,
+    best: tuple[int, float] | None = None,
+    out: TextIO | None = None,
+) -> Progress:
+    """The progress for ``out`` (sys.stdout when None): a bar in a notebook, else lines."""
+    out = out or sys.stdout
+    kind = NotebookProgress if in_notebook(out) else Progress
+    return kind(total, objective, direction, workers=workers, best=best, out=out)

@@ -14,7 +14,9 @@ through a queue of typed messages and through their exit code (rnnstudy.messages
 
 from __future__ import annotations
 
+import copy
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnstudy import messages
-from rnnstudy.errors import RnnstudyError
+from rnnstudy.errors import RnnstudyError, StudyFileError
 from rnnstudy.messages import EXIT_DRAINED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECYCLED, Claimed, Exiting
 from rnnstudy.outcome import Ending, Outcome, end_trial
 
@@ -44,6 +46,24 @@ class WorkerConfig:
     data_dir: str | None = None
     max_trials: int = 25
     env: dict[str, str] = field(default_factory=dict)
+    study: bytes | None = None  # a Study defined in code (pack_study), instead of study_path
+
+
+def pack_study(spec) -> bytes:
+    """A Study for the worker processes, which cannot import a notebook's ``__main__``:
+    cloudpickle sends what it defines there by value. Its ``report`` hook stays behind (only
+    the driver calls it)."""
+    import cloudpickle
+
+    sent = copy.copy(spec)
+    sent.report = None
+    try:
+        return cloudpickle.dumps(sent)
+    except Exception as exc:
+        raise StudyFileError(
+            f"the study cannot be sent to the worker processes ({type(exc).__name__}: {exc}); "
+            "give its search and fixed values as plain numbers, strings, lists and dicts"
+        ) from None
 
 
 def main(config: WorkerConfig, queue, orders) -> None:
@@ -106,7 +126,7 @@ def _work(config: WorkerConfig, queue) -> int:
     from rnnstudy.trial import TrialRunner
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    spec = load_study(config.study_path)
+    spec = pickle.loads(config.study) if config.study else load_study(config.study_path)
     spec.override(**config.overrides)
     study = optuna.load_study(
         study_name=spec.name,
