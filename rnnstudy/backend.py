@@ -200,9 +200,10 @@ def choose(models: Iterable, *, gpu: bool | None = None, have_jax: bool | None =
 
     - whole trials through rnnstudy, seed 002's char-RNN grid (SimpleRNN / LSTM / GRU x 10, 20,
       30 characters, 2 epochs, 5,000 windows, one run each, measured 2026-12-01 with other jobs
-      on the machine, rounds in alternating order): TensorFlow 80.5 and 83.4 s, JAX 140.0 s,
-      PyTorch 376.0 s for the grid, best validation accuracy 0.246 / 0.242 / 0.232 (see
-      BENCHMARKS.md, "Keras backends");
+      on the machine, two rounds in alternating order): TensorFlow 80.5 and 83.4 s, JAX 140.0
+      and 83.0 s, PyTorch 376.0 and 336.4 s for the grid, best validation accuracy 0.246 /
+      0.242 / 0.232 (the same in both rounds; see BENCHMARKS.md, "Keras backends"): JAX at best
+      ties TensorFlow;
     - bare Keras fits of both workloads, 5 epochs, compilation included (BENCHMARKS.md): JAX
       took 1.60x TensorFlow's time on the char-RNN grid and 3.4x on the CNN grid; PyTorch
       7.5x and 6.3x;
