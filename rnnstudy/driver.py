@@ -138,7 +138,7 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         models: list = []
         timer = estimate.Timer()  # the time estimate: a few steps of each distinct model
         points = validate(spec, default_registry(), options.data_dir, out, models=models, timer=timer)
-        _estimate(spec, timer, points, options, gpus, models, budget_s, out)  # over --budget: refused
+        estimated = _estimate(spec, timer, points, options, gpus, models, budget_s)  # over --budget: refused
         tracker = Tracker(pool.config.tracking_uri)
         session = Session(spec, points, storage_url, open_storage(storage_url), tracker)
         tracker.check()
@@ -160,6 +160,7 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         pool.close()  # the check or the set-up failed: every worker goes
         raise
     study = session.study
+    print(estimated, file=out, flush=True)
     print(
         f"study {spec.name!r}: {to_run} trial(s) to run, {_count(study, DONE_STATES)} already done"
         f"{_running_elsewhere(study)}{f', {lost} of dead workers marked failed' if lost else ''}; "
@@ -217,10 +218,9 @@ def _placement(gpus: list, options: RunOptions) -> str:
     return f"{len(gpus)} GPU(s) ({', '.join(names)}): {options.workers} worker(s), {per_gpu}"
 
 
-def _estimate(
-    spec: Study, timer, points, options: RunOptions, gpus: list, models: list, budget_s, out
-) -> None:
-    """Print the study's estimated time (rnnstudy.estimate); refuse it when over ``--budget``."""
+def _estimate(spec: Study, timer, points, options: RunOptions, gpus: list, models: list, budget_s) -> str:
+    """The study's estimated time as a line to show (rnnstudy.estimate); refuse it when over
+    ``--budget``. Shown once the stores are reached, so a mistake is still one line."""
     from rnnstudy.precision import recurrent
 
     rnn = bool(models) and all(recurrent(m) for m in models)
@@ -234,13 +234,12 @@ def _estimate(
             raise estimate.BudgetError(
                 f"--budget {options.budget} cannot be checked: {reason}; leave out --budget"
             )
-        print(estimate.unknown(reason), file=out, flush=True)
-        return
+        return estimate.unknown(reason)
     if budget_s is not None:
         guess.check(budget_s, options.budget)
     within = f"; within --budget {options.budget}" if budget_s is not None else ""
     cost = f" ({timer.models} model(s) timed in {estimate.human(timer.seconds)})"
-    print(guess.text() + cost + within, file=out, flush=True)
+    return guess.text() + cost + within
 
 
 def _check_options(options: RunOptions, storage_url: str) -> None:

@@ -94,6 +94,7 @@ def test_optimize_a_study_object_with_two_workers_then_load_it(plugin_dist, work
     assert (workdir / "mlruns" / "optuna.journal").exists()
 
 
+@pytest.mark.slow  # resume through the API: the CLI's resume tests cover the same driver
 def test_optimize_again_resumes_and_a_file_path_works(plugin_dist, workdir, make_study, capsys):
     path = make_study(
         """

@@ -154,7 +154,11 @@ def _probe(
     return json.loads((out / "report.json").read_text())
 
 
-@pytest.fixture(scope="module", params=KERAS_BACKENDS)
+@pytest.fixture(
+    scope="module",
+    # JAX's probe takes 20 s: in the slow tests (its own-build test below stays in the default ones)
+    params=[pytest.param(n, marks=pytest.mark.slow) if n == "jax" else n for n in KERAS_BACKENDS],
+)
 def probed(request, tmp_path_factory) -> tuple[str, dict, dict]:
     name = request.param
     _installed_or_skip(name)

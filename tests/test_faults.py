@@ -50,7 +50,8 @@ def closed_port() -> int:
 # --- kill -9 -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("storage", ["journal", pytest.param("postgres", marks=pytest.mark.slow)])
+@pytest.mark.slow  # two kills and a resume: half a minute on the journal, more on PostgreSQL
+@pytest.mark.parametrize("storage", ["journal", "postgres"])
 def test_kill_9_of_a_worker_then_of_everything_then_resume(storage, project, request):
     url = project.storage_url if storage == "journal" else request.getfixturevalue("postgres_url")
     study_file = project.write_study(

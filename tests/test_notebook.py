@@ -92,6 +92,7 @@ study = Study(
 """
 
 
+@pytest.mark.slow  # a kernel, a study stopped and resumed: half a minute
 def test_the_stop_button_stops_cleanly_and_the_same_call_resumes(kernel_env):
     from jupyter_client.manager import start_new_kernel
 

@@ -69,6 +69,7 @@ def test_repeats_run_every_point_with_the_same_seeds_and_the_report_tells_what_i
     ]
 
 
+@pytest.mark.slow  # a race stopped and resumed with two workers: about 30 s
 def test_a_race_with_two_workers_adds_seeds_only_to_ties_and_resumes_in_its_middle(project):
     truth = {"score": [0.80, 0.799, 0.30, 0.20]}
     study_file = project.write_study(

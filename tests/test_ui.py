@@ -107,6 +107,7 @@ def _browser_or_skip():
     return sync_playwright
 
 
+@pytest.mark.slow  # the MLflow UI in Chromium: about 20 s
 def test_mlflow_ui_shows_the_study_and_its_trial_runs(tiny_study, tmp_path):
     sync_playwright = _browser_or_skip()
     port = _free_port()
