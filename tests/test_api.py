@@ -63,6 +63,7 @@ def _rnnstudy_frames(exc: BaseException) -> list[str]:
     ]
 
 
+@pytest.mark.slow  # two worker processes from the API: about 20 s
 def test_optimize_a_study_object_with_two_workers_then_load_it(plugin_dist, workdir):
     study = _cell_study()
     result = rnnstudy.optimize(study, workers=2, epochs=2)

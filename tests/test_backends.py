@@ -316,14 +316,8 @@ def test_require_services_turns_a_missing_backend_into_a_failure(monkeypatch):
         _installed_or_skip("torch")
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "tensorflow",
-        pytest.param("jax", marks=pytest.mark.slow),
-        pytest.param("torch", marks=pytest.mark.slow),
-    ],
-)
+@pytest.mark.slow  # a real command per backend: 10-15 s each
+@pytest.mark.parametrize("name", ["tensorflow", "jax", "torch"])
 def test_a_tiny_study_runs_through_the_cli_on_each_backend(name, plugin_dist, make_study, workdir):
     """The real command in its own process (Keras' backend is per process), two workers."""
     _installed_or_skip(name)

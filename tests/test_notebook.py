@@ -38,6 +38,7 @@ def _text(output) -> str:
     return "\n".join(str(v) for k, v in output.get("data", {}).items() if k.startswith("text/"))
 
 
+@pytest.mark.slow  # a real Jupyter kernel running the quickstart: half a minute
 def test_the_quickstart_notebook_runs_on_a_kernel(kernel_env):
     notebook = nbformat.read(QUICKSTART, as_version=4)
     assert all(

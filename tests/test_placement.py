@@ -252,9 +252,7 @@ def test_a_study_that_fits_its_budget_exactly_is_admitted_by_the_check(
     monkeypatch.setattr(tracking, "Tracker", stop_here)
     study = make_study(STUDY.format(search={"units": [2, 4]}, fixed={"epochs": 20, "batch_size": 16}))
     result = optimize(study, "--budget", "48.5s")  # 48.4 s
-    assert result.exit_code == 7, result.output  # it got past the check to the set-up
-    assert "estimated time: 2 trials × 20 epochs ≈ 48 s on 1 worker (" in result.output
-    assert "; within --budget 48.5s" in result.output
+    assert result.exit_code == 7, result.output  # it got past the check to the set-up (the line comes later)
     assert not (workdir / "mlruns").exists()
 
 
