@@ -183,12 +183,6 @@ def env(name: str, workers: int = 1) -> dict[str, str]:
     return kept
 
 
-def thread_env(workers: int) -> dict[str, str]:
-    """TensorFlow's thread counts for one of ``workers`` processes (kept for the driver until it
-    calls :func:`env`)."""
-    return {k: v for k, v in env(DEFAULT, workers).items() if k != "KERAS_BACKEND"}
-
-
 def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 

@@ -79,7 +79,6 @@ def _keras_tuner_fit(fit: Callable) -> Callable:
         with _default_batch_size(model, batch_size):
             return fit(hp, model, x, y, **fit_args)
 
-    call.keras_tuner_style = True
     return call
 
 
@@ -101,16 +100,16 @@ def _default_batch_size(model, batch_size: int):
         del model.fit
 
 
-def _fit_hook(made) -> Callable:
-    """The hypermodel's fit, called the way it expects: rnnstudy's hooks name every argument
-    (``fit(hp, model, *, x, y, validation_data, epochs, batch_size, callbacks, verbose)``);
-    Keras Tuner's take ``*args, **kwargs``."""
+def _fit_hook(made) -> tuple[Callable, bool]:
+    """The hypermodel's fit, called the way it expects, and whether it is Keras Tuner's kind:
+    rnnstudy's hooks name every argument (``fit(hp, model, *, x, y, validation_data, epochs,
+    batch_size, callbacks, verbose)``); Keras Tuner's take ``*args, **kwargs``."""
     fit = getattr(made, "fit", None)
     if fit is None or _is_default_fit(made):
-        return _keras_fit
+        return _keras_fit, False
     if "batch_size" in inspect.signature(fit).parameters:
-        return fit
-    return _keras_tuner_fit(fit)
+        return fit, False
+    return _keras_tuner_fit(fit), True
 
 
 def _is_default_fit(made) -> bool:
@@ -144,10 +143,11 @@ def hypermodel(factory: ModelPlugin, info: dict[str, Any]) -> Hypermodel:
     """Make a model plugin's hypermodel for data described by ``info``, and adapt it."""
     made = factory(info)
     build = made.build if isinstance(made, HyperModel) else made
+    fit, tuner_fit = _fit_hook(made)
     return Hypermodel(
         build=build,
-        fit=(fit := _fit_hook(made)),
-        tuner_fit=getattr(fit, "keras_tuner_style", False),
+        fit=fit,
+        tuner_fit=tuner_fit,
         metrics=getattr(made, "metrics", None) or _no_metrics,
         artifacts=getattr(made, "artifacts", None) or _no_artifacts,
         source=made,

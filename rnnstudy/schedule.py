@@ -117,7 +117,7 @@ def _raced(spec: Study, points: list[dict], trials) -> tuple[list[dict], str]:
     wanted += [p for p in ran if p.get(SEED, 0) >= spec.min_repeats]  # the race so far
     if any(t.state.name in ("WAITING", "RUNNING") for t in trials) or len(trials) < len(wanted):
         return wanted, ""  # a round is still running (or has trials to run again)
-    labels = {_key({k: v for k, v in p.items()}): label(p) for p in points}
+    labels = {_key(p): label(p) for p in points}
     rows = [
         {
             "point": labels.get(_key(configuration(t))),

@@ -177,7 +177,7 @@ class TrialRunner:
         self.parent_run_id = parent_run_id
         self.data_dir = data_dir
         self.send = send or (lambda message: None)
-        self.stopping = stopping or (lambda: False)  # Ctrl-C or SIGTERM came: stop at the next batch
+        self.stopping = stopping or (lambda: False)  # Ctrl-C or SIGTERM came: stop at the next epoch
 
     def start(self, trial) -> str:
         """Open the trial's MLflow run, a child of the study's parent run; return its id."""
@@ -344,12 +344,8 @@ class EpochCallback(keras.callbacks.Callback):
         self.diverged: str | None = None
         self.pruned_at: int | None = None
 
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self.runner.stopping():  # a stop the signal handler could not raise where it landed
-            raise KeyboardInterrupt
-
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if self.runner.stopping():
+        if self.runner.stopping():  # a stop the signal handler could not raise where it landed
             raise KeyboardInterrupt
         row = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v) or np.ndim(v) == 0}
         if self.runner.study.test_every_epoch:

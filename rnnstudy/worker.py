@@ -198,7 +198,7 @@ def _interrupt_once(*signals: int) -> None:
 
     A signal that lands inside a garbage-collection callback or a finaliser has its
     KeyboardInterrupt swallowed there ("Exception ignored in ..."): so the stop is also
-    remembered, and the trial runner raises it again at its next batch (and the worker before
+    remembered, and the trial runner raises it again at its next epoch (and the worker before
     its next claim), and such swallowed interrupts print nothing."""
 
     def handler(signum, frame):

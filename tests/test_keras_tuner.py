@@ -219,17 +219,7 @@ def test_the_proposed_call_gives_an_rnnstudy_hook_every_argument_by_keyword():
 
     hp, counter = _rnnstudy_hp(16), StepCounter()
     model = Hooked().build(hp)
-    rnnstudy_fit(
-        Hooked(),
-        hp,
-        model,
-        x=X,
-        y=Y,
-        validation_data=(X[:8], Y[:8]),
-        epochs=1,
-        batch_size=16,
-        callbacks=[counter],
-    )
+    _fit_once(Hooked(), hp, model, 16, counter)
     assert seen == {"batch_size": 16, "epochs": 1, "n": 64} and counter.steps == 4
 
 

@@ -4,19 +4,24 @@ from rnnstudy import backend
 from rnnstudy.tracking import Tracker
 
 
+def thread_env(workers: int) -> dict[str, str]:
+    """TensorFlow's thread settings in a worker's environment (backend.env, less the backend)."""
+    return {k: v for k, v in backend.env("tensorflow", workers).items() if k != "KERAS_BACKEND"}
+
+
 def test_workers_share_the_cores_instead_of_each_taking_all(monkeypatch):
     monkeypatch.delenv("TF_NUM_INTRAOP_THREADS", raising=False)
     monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
     monkeypatch.setattr(backend.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
-    assert backend.thread_env(1) == {}  # one process: TensorFlow's own sizing
-    assert backend.thread_env(2) == {"TF_NUM_INTRAOP_THREADS": "4", "TF_NUM_INTEROP_THREADS": "4"}
-    assert backend.thread_env(16)["TF_NUM_INTRAOP_THREADS"] == "1"
+    assert thread_env(1) == {}  # one process: TensorFlow's own sizing
+    assert thread_env(2) == {"TF_NUM_INTRAOP_THREADS": "4", "TF_NUM_INTEROP_THREADS": "4"}
+    assert thread_env(16)["TF_NUM_INTRAOP_THREADS"] == "1"
 
 
 def test_a_users_thread_settings_win(monkeypatch):
     monkeypatch.setenv("TF_NUM_INTRAOP_THREADS", "3")
     monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
-    assert "TF_NUM_INTRAOP_THREADS" not in backend.thread_env(2)
+    assert "TF_NUM_INTRAOP_THREADS" not in thread_env(2)
 
 
 def test_queued_logging_is_all_written_when_the_run_ends(tmp_path):
