@@ -62,6 +62,7 @@ def read_artifact(tracker, run_id: str, name: str, into: Path) -> str:
     return Path(tracker.client.download_artifacts(run_id, name, str(into))).read_text()
 
 
+@pytest.mark.slow  # a real char-RNN study through the command: 10-20 s
 def test_char_prediction_runs_through_the_cli_and_logs_perplexity_and_generated_text(data):
     output, run, tracker = optimize(
         data, "char_prediction", "--epochs", "2", "--set", "units=8", "--set", "embedding_dim=8"
