@@ -140,6 +140,17 @@ def cli() -> None:
     metavar="tensorflow|jax|torch|auto",
     help="The Keras backend the trials train on [default: the study's, else tensorflow].",
 )
+@click.option(
+    "--checkpoint-dir",
+    type=click.Path(file_okay=False),
+    help="Folder for trial checkpoints, one every checkpoint_every (--set checkpoint_every=5 "
+    "epochs, or 30m) [default: the MLflow artifact store]. Every machine of the study must reach it.",
+)
+@click.option(
+    "--keep-models",
+    is_flag=True,
+    help="Log each complete trial's final model as an MLflow model (its run's artifact 'model').",
+)
 def optimize(
     study_file,
     workers,
@@ -155,6 +166,8 @@ def optimize(
     data_dir,
     trials_per_worker,
     keras_backend,
+    checkpoint_dir,
+    keep_models,
 ) -> None:
     """Run STUDY_FILE's search; every trial is logged to MLflow. Run again to resume."""
     from rnnstudy.driver import RunOptions
@@ -186,6 +199,8 @@ def optimize(
         backend=keras_backend,
         workers_per_gpu=workers_per_gpu,
         budget=budget,
+        checkpoint_dir=checkpoint_dir,
+        keep_models=keep_models,
     )
     run(study_file, options)
 

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
-from rnnstudy import devices, estimate, supervisor, worker
+from rnnstudy import checkpoint, devices, estimate, supervisor, worker
 from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.hyperparameters import HyperParameters
 from rnnstudy.messages import TrialEnded
@@ -52,6 +52,8 @@ class RunOptions:
     backend: str | None = None  # the Keras backend, over the study's
     workers_per_gpu: int | None = None  # trials that share one GPU (1 when None)
     budget: str | None = None  # --budget: refuse a study whose estimated time is longer
+    checkpoint_dir: str | None = None  # --checkpoint-dir; None: the MLflow artifact store
+    keep_models: bool = False  # --keep-models: log complete trials' models
 
 
 class Interrupted(Exception):
@@ -108,6 +110,7 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
     gpus = devices.visible_gpus()  # each worker on one GPU, round-robin; none: the CPU, as before
     options = replace(options, workers=len(devices.placement(gpus, options.workers_per_gpu, options.workers)))
     _check_options(options, storage_url)
+    checkpoint_root = checkpoint.folder_root(options.checkpoint_dir) if options.checkpoint_dir else None
     wanted = backend.check(options.backend or spec.backend)  # one line, before any worker starts
     known = None if wanted == "auto" else wanted
     pool = Pool(
@@ -119,6 +122,8 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
             tracking_uri=options.tracking_uri or default_tracking_uri(),
             data_dir=options.data_dir,
             max_trials=options.trials_per_worker,
+            checkpoint_root=checkpoint_root,
+            keep_models=options.keep_models,
             env=backend.env(known, options.workers) if known else {},  # auto: sent with the go
         ),
         gpus=gpus,

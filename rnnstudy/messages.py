@@ -33,6 +33,7 @@ class TrialStarted:
     trial: int
     params: dict[str, Any] = field(default_factory=dict)  # the searched values
     epochs: int = 0
+    resumed_at: int = 0  # the epoch of the checkpoint it continues from (0: from the start)
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,13 @@ class TrialEnded:
 
 
 @dataclass(frozen=True)
+class Note:
+    """A line for the user from a worker (a damaged checkpoint, say)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Fatal:
     """The study itself is wrong (an RnnstudyError in a trial): every worker stops."""
 
@@ -66,4 +74,4 @@ class Exiting:
     pid: int
 
 
-Message = Claimed | TrialStarted | EpochEnded | TrialEnded | Fatal | Exiting
+Message = Claimed | TrialStarted | EpochEnded | TrialEnded | Note | Fatal | Exiting

@@ -53,7 +53,9 @@ class HyperModel(Protocol):
       tuner calls it (``x, y`` positional, no ``batch_size``: the hook may pick its own). A
       model that is not Keras must have it, call ``callbacks``' ``on_epoch_end`` and honour
       ``model.stop_training``; it also offers ``evaluate``, ``predict`` and ``count_params``.
-      Without a hook, ``model.fit`` is called with the same arguments.
+      Without a hook, ``model.fit`` is called with the same arguments. A trial resumed from
+      a checkpoint (rnnstudy.checkpoint) also passes ``initial_epoch``, which the hook hands on
+      to ``model.fit``: a hook that names its arguments and not that one is never resumed.
     - ``metrics() -> list``: Keras metrics to compile with besides accuracy (e.g. perplexity).
     - ``artifacts(model, data, directory)``: write files for the trial's MLflow run.
     """
@@ -100,16 +102,19 @@ def _default_batch_size(model, batch_size: int):
         del model.fit
 
 
-def _fit_hook(made) -> tuple[Callable, bool]:
-    """The hypermodel's fit, called the way it expects, and whether it is Keras Tuner's kind:
+def _fit_hook(made) -> tuple[Callable, bool, bool]:
+    """The hypermodel's fit, called the way it expects; whether it is Keras Tuner's kind, and
+    whether it takes ``initial_epoch`` (so a checkpointed trial can resume through it).
     rnnstudy's hooks name every argument (``fit(hp, model, *, x, y, validation_data, epochs,
     batch_size, callbacks, verbose)``); Keras Tuner's take ``*args, **kwargs``."""
     fit = getattr(made, "fit", None)
     if fit is None or _is_default_fit(made):
-        return _keras_fit, False
-    if "batch_size" in inspect.signature(fit).parameters:
-        return fit, False
-    return _keras_tuner_fit(fit), True
+        return _keras_fit, False, True
+    parameters = inspect.signature(fit).parameters
+    if "batch_size" in parameters:
+        forwards = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        return fit, False, forwards or "initial_epoch" in parameters
+    return _keras_tuner_fit(fit), True, True
 
 
 def _is_default_fit(made) -> bool:
@@ -134,6 +139,7 @@ class Hypermodel:
     build: Callable[[Any], Any]
     fit: Callable[..., Any] = _keras_fit
     tuner_fit: bool = False  # its fit is Keras Tuner's kind, which may declare hyperparameters
+    resumable: bool = True  # its fit takes initial_epoch: a checkpoint can be resumed
     metrics: Callable[[], list] = _no_metrics
     artifacts: Callable[[Any, Data, Path], None] = _no_artifacts
     source: Any = None  # what the plugin made
@@ -143,11 +149,12 @@ def hypermodel(factory: ModelPlugin, info: dict[str, Any]) -> Hypermodel:
     """Make a model plugin's hypermodel for data described by ``info``, and adapt it."""
     made = factory(info)
     build = made.build if isinstance(made, HyperModel) else made
-    fit, tuner_fit = _fit_hook(made)
+    fit, tuner_fit, resumable = _fit_hook(made)
     return Hypermodel(
         build=build,
         fit=fit,
         tuner_fit=tuner_fit,
+        resumable=resumable,
         metrics=getattr(made, "metrics", None) or _no_metrics,
         artifacts=getattr(made, "artifacts", None) or _no_artifacts,
         source=made,

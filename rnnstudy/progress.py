@@ -17,7 +17,7 @@ import warnings
 from typing import TextIO
 
 from rnnstudy.direction import better, lower_is_better
-from rnnstudy.messages import EpochEnded, Message, TrialEnded, TrialStarted
+from rnnstudy.messages import EpochEnded, Message, Note, TrialEnded, TrialStarted
 from rnnstudy.outcome import Outcome
 
 
@@ -60,13 +60,18 @@ class Progress:
 
     def handle(self, message: Message) -> None:
         if isinstance(message, TrialStarted):
-            self.running[message.trial] = [time.monotonic(), 0, message.epochs]
+            self.running[message.trial] = [time.monotonic(), message.resumed_at, message.epochs]
             params = " ".join(f"{k}={v}" for k, v in message.params.items())
-            self._line(f"trial #{message.trial} started ({self.done + 1}/{self.total}) {params}")
+            resumed = (
+                f"; resumed at epoch {message.resumed_at} from its checkpoint" if message.resumed_at else ""
+            )
+            self._line(f"trial #{message.trial} started ({self.done + 1}/{self.total}) {params}{resumed}")
         elif isinstance(message, EpochEnded):
             self._epoch(message)
         elif isinstance(message, TrialEnded):
             self._trial_end(message)
+        elif isinstance(message, Note):
+            self.note(message.text)
 
     def note(self, text: str) -> None:
         """A line about the study as a whole (why a race adds trials, say)."""

@@ -52,8 +52,9 @@ class Tracker:
         self._queued: dict[str, list[Future]] = {}  # run id -> its writes still in flight
         self._writer: ThreadPoolExecutor | None = None  # one thread: writes stay in order
         os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # a line per run; ours is progress
+        self._client_uri = _password_to_environment(self.uri)  # what MLflow is given: no password
         if not self.uri.startswith("sqlite:///"):
-            self.client = MlflowClient(tracking_uri=_password_to_environment(self.uri))
+            self.client = MlflowClient(tracking_uri=self._client_uri)
             return
         database = Path(self.uri.removeprefix("sqlite:///"))
         database.parent.mkdir(parents=True, exist_ok=True)
@@ -176,8 +177,43 @@ class Tracker:
             self._writer.submit(self.client.log_batch, run_id, **batch)
         )
 
+    def checkpoint_root(self, experiment_id: str) -> str:
+        """Where the study's checkpoints go when the user names no folder: beside its runs'
+        artifacts, which every machine of the study reaches (rnnstudy.checkpoint)."""
+        location = self.client.get_experiment(experiment_id).artifact_location
+        return f"{location.rstrip('/')}/checkpoints"
+
+    def repository(self, uri: str):
+        """The MLflow artifact repository at ``uri`` (a file URI, or one of the tracking server's)."""
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        return get_artifact_repository(uri, tracking_uri=self._client_uri)
+
+    def log_model(self, run_id: str, model) -> None:
+        """A Keras model as an MLflow model, the run's artifact ``model``: load it with
+        ``mlflow.keras.load_model("runs:/<run id>/model")``."""
+        import keras
+        import mlflow.keras
+
+        # the requirements named, not inferred: inference imports the model again in a subprocess
+        requirements = [f"keras=={keras.__version__}", _backend_package()]
+        with self.artifact_dir() as tmp:
+            path = Path(tmp) / "model"
+            mlflow.keras.save_model(model, str(path), pip_requirements=requirements)
+            self.client.log_artifacts(run_id, str(path), "model")
+
     def artifact_dir(self) -> tempfile.TemporaryDirectory:
         return tempfile.TemporaryDirectory(prefix="rnnstudy-")
+
+
+def _backend_package() -> str:
+    """The package of Keras' backend, pinned: what a kept model needs besides Keras."""
+    from importlib.metadata import version
+
+    import keras
+
+    name = keras.backend.backend()  # each backend's name is its package's
+    return f"{name}=={version(name)}"
 
 
 def _password_to_environment(uri: str) -> str:

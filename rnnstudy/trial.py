@@ -20,18 +20,21 @@ from typing import Any
 import keras
 import numpy as np
 
-from rnnstudy import devices, plugins, precision
+from rnnstudy import checkpoint, devices, plugins, precision
 from rnnstudy.data import Data
 from rnnstudy.direction import best, lower_is_better
 from rnnstudy.errors import RnnstudyError
 from rnnstudy.hyperparameters import HyperParameters
-from rnnstudy.messages import EpochEnded, Message, TrialStarted
+from rnnstudy.messages import EpochEnded, Message, Note, TrialStarted
 from rnnstudy.registry import KINDS, Plugin, Registry
 from rnnstudy.schedule import POINT_TAG, label
 from rnnstudy.study import Study
 
 Send = Callable[[Message], None]
 
+CONTINUES_TAG = "rnnstudy.continues"  # a resumed trial's run: the run whose checkpoint it took up
+CONTINUED_BY_TAG = "rnnstudy.continued_by"  # a stopped trial's run: the run that continued it
+RESUMED_AT_TAG = "rnnstudy.resumed_at_epoch"
 OVERFIT = "overfit_pct = 100 × (train accuracy − validation accuracy) at the last epoch"
 
 
@@ -70,6 +73,9 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
         train_samples = hp.Int("train_samples", 0, 10**9, default=0)
         wanted_precision = hp.Choice("precision", precision.PRECISIONS, default="float32")
         hp.Boolean("artifacts", default=True)  # False: metrics only, no files (the fastest sweeps)
+        every = hp.fixed.get("checkpoint_every", checkpoint.DEFAULT_EVERY)  # epochs, or "30m" of training
+        checkpoint.parse_every(every)  # a bad value is one line at the check, not a failed trial
+        hp.Fixed("checkpoint_every", every)
 
     # data: the plugin caches its files; only the slicing is per trial
     with hp.owned_by(f"dataset {chosen['dataset'].name!r}"), _stdout_kept_unless_it_fails():
@@ -169,6 +175,8 @@ class TrialRunner:
         data_dir: str | None = None,
         send: Send | None = None,
         stopping: Callable[[], bool] | None = None,
+        checkpoint_root: str | None = None,
+        keep_models: bool = False,
     ) -> None:
         self.study = study
         self.registry = registry
@@ -178,6 +186,8 @@ class TrialRunner:
         self.data_dir = data_dir
         self.send = send or (lambda message: None)
         self.stopping = stopping or (lambda: False)  # Ctrl-C or SIGTERM came: stop at the next epoch
+        self.checkpoint_root = checkpoint_root  # a folder's URI (--checkpoint-dir); None: MLflow's store
+        self.keep_models = keep_models  # --keep-models: a complete trial's model is logged
 
     def start(self, trial) -> str:
         """Open the trial's MLflow run, a child of the study's parent run; return its id."""
@@ -233,30 +243,43 @@ class TrialRunner:
             },
             wait=False,
         )
-        self.send(TrialStarted(trial.number, searched, hp.values["epochs"]))
+        # a checkpoint of this configuration × seed, left by a trial that was killed or stopped
+        saved = self._checkpoints(built, hp)
+        resumed = self._resume(saved, built, trial, run_id) if saved else None
+        start_epoch = resumed.epoch if resumed else 0
+        self.send(TrialStarted(trial.number, searched, hp.values["epochs"], resumed_at=start_epoch))
 
         # fit, one callback doing everything that happens each epoch
         epochs, batch_size = hp.values["epochs"], hp.values["batch_size"]
-        callback = EpochCallback(self, trial, run_id, data, batch_size, epochs)
-        started = time.perf_counter()
-        built.hypermodel.fit(
-            hp,
-            model,
-            x=data.x_train,
-            y=data.y_train,
-            validation_data=(data.x_val, data.y_val),
-            epochs=epochs,
-            batch_size=batch_size,
-            callbacks=[callback],
-            verbose=0,
-        )
-        train_time = time.perf_counter() - started
+        callback = EpochCallback(self, trial, run_id, data, batch_size, epochs, saved, resumed, hp.values)
+        resume_args = {"initial_epoch": start_epoch} if start_epoch else {}
+        try:
+            built.hypermodel.fit(
+                hp,
+                model,
+                x=data.x_train,
+                y=data.y_train,
+                validation_data=(data.x_val, data.y_val),
+                epochs=epochs,
+                batch_size=batch_size,
+                callbacks=[callback],
+                verbose=0,
+                **resume_args,
+            )
+        except BaseException:  # Ctrl-C, SIGTERM, out of memory: the last whole epoch is kept
+            callback.save_last()
+            raise
+        train_time = callback.train_seconds()
         declared_in_fit = {k: v for k, v in hp.values.items() if k not in logged}
         if declared_in_fit:  # a Keras Tuner fit hook's own (its batch size, say)
             self.tracker.log_params(run_id, declared_in_fit, wait=False)
         if callback.diverged:
+            if saved:  # a result, not an accident: a retry starts afresh
+                saved.clear()
             raise TrialFailed(callback.diverged)
         if callback.pruned_at:
+            if saved:
+                saved.clear()
             raise optuna.TrialPruned(callback.pruned_at)
 
         # evaluate: test metrics, sizes and speeds; the test pass is the timed inference (one
@@ -269,7 +292,9 @@ class TrialRunner:
             **{f"test_{k}": float(v) for k, v in test.items()},
             "params_total": float(model.count_params()),
             "params_trainable": float(_trainable(model)),
-            "train_time_s": train_time,
+            "train_time_s": train_time,  # of every attempt, when it was resumed
+            "epochs_trained": len(rows) - start_epoch,  # by this attempt
+            "checkpoint_s": callback.checkpoint_seconds,  # saving checkpoints took, this attempt
             "inference_time_s": inference_time,
             "inference_ms_per_sample": 1000 * inference_time / max(len(data.y_test), 1),
             "overfit_pct": 100
@@ -284,7 +309,48 @@ class TrialRunner:
         # second per trial; a quick sweep may do without)
         if hp.values["artifacts"]:
             self._artifacts(run_id, built, rows, trial.number, isinstance(model, keras.Model))
+        if self.keep_models and isinstance(model, keras.Model):
+            self.tracker.log_model(run_id, model)
+        if saved:
+            saved.clear()
         return value
+
+    def _checkpoints(self, built: Built, hp: HyperParameters) -> checkpoint.Checkpoints | None:
+        """This trial's checkpoints; None for a model they cannot continue (not Keras, or a fit
+        hook that does not take ``initial_epoch``)."""
+        if not (isinstance(built.model, keras.Model) and built.hypermodel.resumable):
+            return None
+        root = self.checkpoint_root or self.tracker.checkpoint_root(self.experiment_id)
+        uri = f"{root}/{checkpoint.key(self.study.name, hp.values)}"
+        return checkpoint.Checkpoints(
+            self.tracker.repository(uri), uri, warn=lambda text: self.send(Note(text))
+        )
+
+    def _resume(
+        self, saved: checkpoint.Checkpoints, built: Built, trial, run_id: str
+    ) -> checkpoint.State | None:
+        """Continue from the newest whole checkpoint, if there is one: its weights, optimizer
+        and history go into this trial, whose run takes the history over (MLflow cannot drop
+        the epochs the killed run logged after its checkpoint, so this run is the one history,
+        and the old one says which run continues it)."""
+        state = saved.latest()
+        if state is None:
+            return None
+        try:
+            checkpoint.restore(built.model, state)
+        except ValueError as exc:  # another model under the same values: a changed plugin, say
+            saved.warn(
+                f"warning: checkpoint of epoch {state.epoch} does not fit the model ({exc}); starting at epoch 0"
+            )
+            return None
+        objective = self.study.objective
+        for step, row in enumerate(state.rows, start=1):
+            self.tracker.log_metrics(run_id, row, step=step, wait=False)
+            if objective in row and self.study.pruner != "none":
+                trial.report(row[objective], step)  # the pruner sees the whole curve
+        self.tracker.set_tags(run_id, {CONTINUES_TAG: state.run_id, RESUMED_AT_TAG: state.epoch}, wait=False)
+        self.tracker.set_tags(state.run_id, {CONTINUED_BY_TAG: run_id}, wait=False)
+        return state
 
     def _objective(self, rows: list[dict[str, float]]) -> float:
         study = self.study
@@ -334,19 +400,55 @@ def _trainable(model) -> int:
 
 
 class EpochCallback(keras.callbacks.Callback):
-    """After each epoch: test metrics if asked, MLflow metrics, progress, divergence, pruning."""
+    """After each epoch: test metrics if asked, MLflow metrics, progress, divergence, pruning,
+    and the trial's state kept for a checkpoint (saved when due, or when the trial stops)."""
 
-    def __init__(self, runner: TrialRunner, trial, run_id: str, data: Data, batch_size: int, epochs: int):
+    def __init__(
+        self,
+        runner: TrialRunner,
+        trial,
+        run_id: str,
+        data: Data,
+        batch_size: int,
+        epochs: int,
+        saved: checkpoint.Checkpoints | None = None,
+        resumed: checkpoint.State | None = None,
+        values: dict[str, Any] | None = None,
+    ):
         super().__init__()
         self.runner, self.trial, self.run_id = runner, trial, run_id
         self.data, self.batch_size, self.epochs = data, batch_size, epochs
-        self.rows: list[dict[str, float]] = []
+        self.saved, self.resumed, self.values = saved, resumed, values or {}
+        self.rows: list[dict[str, float]] = list(resumed.rows) if resumed else []
+        self.start_epoch = resumed.epoch if resumed else 0
         self.diverged: str | None = None
         self.pruned_at: int | None = None
+        self.every = checkpoint.parse_every(self.values.get("checkpoint_every", checkpoint.DEFAULT_EVERY))
+        self.last: checkpoint.State | None = None  # the newest epoch's state, saved or not
+        self.saved_epoch = self.start_epoch
+        self.checkpoint_seconds = 0.0
+        self._began: float | None = None
+        self._saved_at = time.perf_counter()
+
+    def train_seconds(self) -> float:
+        """Seconds of training in every attempt of this trial so far."""
+        before = self.resumed.train_seconds if self.resumed else 0.0
+        return before + (time.perf_counter() - self._began if self._began is not None else 0.0)
+
+    def on_train_begin(self, logs=None) -> None:
+        self._began = self._saved_at = time.perf_counter()
+        if self.resumed:  # now: setting training up has drawn from them
+            checkpoint.set_generators(self.resumed.generators)
+
+    def on_epoch_begin(self, epoch: int, logs=None) -> None:
+        if epoch < self.start_epoch:  # a fit hook that did not pass initial_epoch on
+            self.saved.clear()
+            raise TrialFailed(
+                f"resumed at epoch {self.start_epoch}, but the model's fit hook started at epoch {epoch}: "
+                "it must pass initial_epoch on to model.fit; the checkpoint was dropped, the retry starts afresh"
+            )
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if self.runner.stopping():  # a stop the signal handler could not raise where it landed
-            raise KeyboardInterrupt
         row = {k: float(v) for k, v in (logs or {}).items() if np.isscalar(v) or np.ndim(v) == 0}
         if self.runner.study.test_every_epoch:
             test = self.model.evaluate(
@@ -368,3 +470,33 @@ class EpochCallback(keras.callbacks.Callback):
             if self.trial.should_prune():
                 self.pruned_at = step
                 self.model.stop_training = True
+                return
+        self._keep(step)
+        if self.runner.stopping():  # a stop the signal handler could not raise where it landed
+            raise KeyboardInterrupt
+
+    def _keep(self, step: int) -> None:
+        """Hold this epoch's state; save it when a checkpoint is due (never after the last
+        epoch: the trial is about to end)."""
+        if self.saved is None:
+            return
+        self.last = checkpoint.capture(
+            self.model, step, self.rows, self.run_id, self.train_seconds(), self.values
+        )
+        due = self.every.due(step - self.saved_epoch, time.perf_counter() - self._saved_at)
+        if due and step < self.epochs:
+            self.save_last()
+
+    def save_last(self) -> None:
+        """Save the newest epoch's state if no checkpoint has it yet (the trial is stopping, or
+        one is due). A failure to save is a warning: the trial goes on, or ends as it was."""
+        if self.saved is None or self.last is None or self.last.epoch <= self.saved_epoch:
+            return
+        try:
+            self.checkpoint_seconds += self.saved.save(self.last)
+            self.saved_epoch = self.last.epoch
+        except Exception as exc:
+            self.saved.warn(
+                f"warning: checkpoint of epoch {self.last.epoch} not saved ({type(exc).__name__}: {exc})"
+            )
+        self._saved_at = time.perf_counter()

@@ -47,6 +47,8 @@ class WorkerConfig:
     max_trials: int = 25
     env: dict[str, str] = field(default_factory=dict)
     study: bytes | None = None  # a Study defined in code (pack_study), instead of study_path
+    checkpoint_root: str | None = None  # --checkpoint-dir as a URI; None: the MLflow artifact store
+    keep_models: bool = False
 
 
 def pack_study(spec) -> bytes:
@@ -143,6 +145,8 @@ def _work(config: WorkerConfig, queue) -> int:
         config.data_dir,
         send=queue.put,
         stopping=_stopping.is_set,
+        checkpoint_root=config.checkpoint_root,
+        keep_models=config.keep_models,
     )
     for _ in range(config.max_trials):
         if _stopping.is_set():

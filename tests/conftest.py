@@ -297,6 +297,7 @@ tiny_table = rnnstudy_scripted:tiny_table
 [rnnstudy.models]
 scripted_fit = rnnstudy_scripted:ScriptedFit
 dense_stack = rnnstudy_scripted:dense_stack
+slow_dense = rnnstudy_scripted:SlowDense
 """
 POSTGRES_ENV = "RNNSTUDY_TEST_POSTGRES"  # an admin URL: databases are created and dropped
 POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"

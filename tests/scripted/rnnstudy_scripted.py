@@ -108,3 +108,22 @@ def dense_stack(info: dict):
         return keras.Sequential([keras.Input(info["input_shape"]), *layers, head])
 
     return build
+
+
+class SlowDense:
+    """dense_stack's real Keras model, each epoch lasting ``epoch_seconds`` more: a trial long
+    enough to be killed at a known epoch. Its fit hook hands every argument on to model.fit, as
+    a hook must for a checkpointed trial to resume through it (initial_epoch among them)."""
+
+    def __init__(self, info: dict) -> None:
+        self.build_model = dense_stack(info)
+
+    def build(self, hp):
+        self.seconds = hp.Float("epoch_seconds", 0.0, 600.0, default=0.0)
+        return self.build_model(hp)
+
+    def fit(self, hp, model, *args, callbacks=(), **kwargs):  # Keras Tuner's kind of hook
+        import keras
+
+        pause = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: time.sleep(self.seconds))
+        return model.fit(*args, callbacks=[*callbacks, pause], **kwargs)
