@@ -13,7 +13,9 @@ Each outcome is mapped once to its Optuna state, its MLflow run status and the r
 
 A FAIL in Optuna means "run this point again": the next ``rnnstudy optimize`` enqueues it anew.
 The reason of a FAIL is the trial's ``fail_reason`` user attribute and the run's
-``rnnstudy.error`` tag; a pruned run also gets ``rnnstudy.pruned_at_epoch``.
+``rnnstudy.error`` tag, its outcome the ``outcome`` user attribute (a sampled configuration
+that was interrupted or lost runs again: rnnstudy.schedule); a pruned run also gets
+``rnnstudy.pruned_at_epoch``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ STATE_TAG = "rnnstudy.state"
 ERROR_TAG = "rnnstudy.error"
 PRUNED_AT_TAG = "rnnstudy.pruned_at_epoch"
 MAX_REASON = 1000  # characters of a reason kept in Optuna
+OUTCOME_ATTR = "outcome"  # a FAIL trial's user attribute: which of the FAIL outcomes it was
 
 
 class Outcome(enum.Enum):
@@ -46,6 +49,11 @@ class Outcome(enum.Enum):
     @property
     def tag(self) -> str:
         return self.name
+
+    @property
+    def stopped(self) -> bool:
+        """Stopped from outside (Ctrl-C, SIGTERM, a dead worker), not by its configuration."""
+        return self in (Outcome.INTERRUPTED, Outcome.LOST)
 
     @property
     def done(self) -> bool:
@@ -90,9 +98,11 @@ def end_trial(study, number: int, ending: Ending, *, tracker=None, run_ids: Iter
     for run_id in run_ids:
         tracker.set_tags(run_id, ending.tags(), wait=False)
         tracker.finish(run_id, ending.outcome.run_status)
-    if not ending.outcome.done and ending.reason:
+    if not ending.outcome.done:
         try:
-            optuna_internals.set_user_attr(study, number, "fail_reason", ending.reason[:MAX_REASON])
+            optuna_internals.set_user_attr(study, number, OUTCOME_ATTR, ending.outcome.name)
+            if ending.reason:
+                optuna_internals.set_user_attr(study, number, "fail_reason", ending.reason[:MAX_REASON])
         except UpdateFinishedTrialError:
             return  # another process ended it first; its ending stands
     values = ending.value if ending.outcome is Outcome.COMPLETE else None

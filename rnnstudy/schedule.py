@@ -10,7 +10,9 @@ every point's seed 1, ...), so a study stopped early has paired results for all 
 
 - **Sampling studies** get as many configurations as their budget (``trials``) lacks: an
   empty trial that the sampler fills in (with repeats, the configuration's seed 0); once a
-  seed-0 trial is complete its configuration is enqueued again with the other seeds.
+  seed-0 trial is complete its configuration is enqueued again with the other seeds. A
+  sampled configuration that was interrupted or lost (not one that failed by itself) is
+  enqueued again as it was, so that it continues from its checkpoint (rnnstudy.checkpoint).
 - **Racing** (``repeats="adaptive"``): every point gets ``min_repeats`` seeds; when all of a
   round's trials are done, rnnstudy.statistics.race_step says which points still tie with the
   leader, and those get the next seed, until each is separated or has ``max_repeats``.
@@ -64,7 +66,7 @@ def plan(study, spec: Study, points: list[dict] | None) -> Plan:
     trials = study.get_trials(deepcopy=False, states=live)
     reason = ""
     if points is None:
-        wanted = _sampled(spec, trials)
+        wanted = _sampled(spec, trials, study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
     elif spec.racing:
         wanted, reason = _raced(spec, points, trials)
     else:
@@ -89,20 +91,42 @@ def _with_seed(point: dict, seed: int | None) -> dict:
     return dict(point) if seed is None else {**point, SEED: seed}
 
 
-def _sampled(spec: Study, trials) -> list[dict]:
-    """New configurations the budget lacks (empty: the sampler fills them in), and the other
-    seeds of every complete seed-0 configuration."""
+def _sampled(spec: Study, trials, failed) -> list[dict]:
+    """New configurations the budget lacks (empty: the sampler fills them in), the sampled
+    configurations that were stopped from outside, and the other seeds of every complete
+    seed-0 configuration."""
     firsts = [t for t in trials if (optuna_internals.enqueued_point(t) or {}).get(SEED, 0) == 0]
-    fresh = max(spec.trials - len(firsts), 0)
+    again = _stopped(spec, trials, failed)
+    fresh = max(spec.trials - len(firsts) - sum(p.get(SEED, 0) == 0 for p in again), 0)
     if not spec.repeated:
-        return [{} for _ in range(fresh)]
-    again = [
+        return again + [{} for _ in range(fresh)]
+    seeds = [
         {**configuration(t), SEED: seed}
         for t in firsts
         if t.state.name == "COMPLETE"
         for seed in spec.seeds[1:]
     ]
-    return [{SEED: 0} for _ in range(fresh)] + again
+    return again + [{SEED: 0} for _ in range(fresh)] + seeds
+
+
+def _stopped(spec: Study, trials, failed) -> list[dict]:
+    """The sampled configurations (× seed) of trials that were interrupted or lost, each once,
+    unless a live trial has it already."""
+    from rnnstudy.outcome import OUTCOME_ATTR, Outcome
+
+    live = {_key(_values(t)) for t in trials}
+    again: dict[str, dict] = {}
+    for trial in failed:
+        values = _values(trial)
+        stopped = Outcome[trial.user_attrs.get(OUTCOME_ATTR, "FAILED")].stopped
+        if stopped and set(spec.search) <= set(values) and _key(values) not in live:
+            again.setdefault(_key(values), values)
+    return list(again.values())
+
+
+def _values(trial) -> dict:
+    """What a trial ran: its sampled values and the point it was enqueued with (its seed)."""
+    return {**trial.params, **(optuna_internals.enqueued_point(trial) or {})}
 
 
 def _raced(spec: Study, points: list[dict], trials) -> tuple[list[dict], str]:

@@ -88,6 +88,39 @@ def test_a_sampled_configuration_gets_its_other_seeds_once_it_is_complete(storag
     assert _points(study)[2:] == [{"c1": sampled, "seed": 1}, {"c1": sampled, "seed": 2}]
 
 
+@pytest.mark.parametrize("repeats", [1, 2])
+def test_a_sampled_configuration_stopped_from_outside_runs_again_as_it_was(storage, repeats):
+    """So that it continues from its checkpoint; one that failed by itself is replaced by a new sample."""
+    from rnnstudy.outcome import Ending, Outcome, end_trial
+    from rnnstudy.space import Int
+
+    spec = Study(
+        dataset="d",
+        model="m",
+        name="s",
+        search={"c1": Int(1, 100)},
+        sampler="random",
+        trials=3,
+        repeats=repeats,
+    )
+    study = optuna.create_study(
+        study_name="s", storage=storage, sampler=optuna.samplers.RandomSampler(seed=0)
+    )
+    plan(study, spec, None)
+    sampled = {}
+    for outcome in (Outcome.INTERRUPTED, Outcome.LOST, Outcome.FAILED):
+        trial, point = optuna_internals.claim(study)
+        sampled[outcome] = trial.suggest_int("c1", 1, 100)
+        end_trial(study, trial.number, Ending(outcome, reason="stopped"))
+
+    first = plan(study, spec, None)
+    seed = {"seed": 0} if repeats > 1 else {}
+    again = [{"c1": sampled[o], **seed} for o in (Outcome.INTERRUPTED, Outcome.LOST)]
+    assert _points(study)[3:] == [*again, seed]  # and one new sample for the failed one
+    assert first.added == 3
+    assert plan(study, spec, None).added == 0  # each once
+
+
 def test_a_race_adds_seeds_only_to_the_points_that_tie_with_the_leader(storage):
     truth = {10: 0.90, 50: 0.899, 90: 0.10}  # 50 ties with 10; 90 is far worse
     spec = Study(
