@@ -111,8 +111,9 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
     options = replace(options, workers=len(devices.placement(gpus, options.workers_per_gpu, options.workers)))
     _check_options(options, storage_url)
     checkpoint_root = checkpoint.folder_root(options.checkpoint_dir) if options.checkpoint_dir else None
+    searched = _searched_backends(spec, options)  # a study comparing backends: workers of each
     wanted = backend.check(options.backend or spec.backend)  # one line, before any worker starts
-    known = None if wanted == "auto" else wanted
+    known = None if wanted == "auto" or searched else wanted
     pool = Pool(
         worker.WorkerConfig(
             study_path=str(spec.path or ""),
@@ -128,13 +129,16 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         ),
         gpus=gpus,
         backend=wanted,
+        size=options.workers,
+        searched=searched,
     )
     for _ in range(min(options.workers, _most_trials(spec))):
         pool.start()  # they get ready while the study is checked and set up
+    known = known or (backend.DEFAULT if backend.DEFAULT in searched or not searched else searched[0])
     if gpus:  # the check builds and times its models on the first GPU, beside the workers
-        os.environ.update(devices.memory_env(known or backend.DEFAULT))
+        os.environ.update(devices.memory_env(known))
         print(_placement(gpus, options), file=out, flush=True)
-    backend.start(known or backend.DEFAULT)  # auto's check builds under the default
+    backend.start(known)  # auto's check builds under the default; a search's, under one of its own
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -202,6 +206,34 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
     if table:
         print(report, file=out, flush=True)
     return study
+
+
+def _searched_backends(spec: Study, options: RunOptions) -> list[str]:
+    """The backends a study compares, each checked installed; [] when it searches none."""
+    from rnnstudy import backend
+
+    searched = spec.searched_backends
+    if searched and options.backend:
+        raise backend.BackendError(
+            f"--backend {options.backend} with a study that searches backend ({', '.join(searched)}): "
+            "leave out --backend, or take backend out of the study's search"
+        )
+    return [backend.check(name) for name in searched]
+
+
+def _backend_to_start(session: Session, pool: Pool) -> str | None:
+    """Which backend a new worker runs, where the study compares backends: of those with
+    trials waiting, the one fewest workers run (None: the pool's choice)."""
+    from optuna.trial import TrialState
+
+    from rnnstudy.optuna_internals import enqueued_point
+
+    if not pool.searched:
+        return None
+    waiting = session.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    wanted = {(enqueued_point(t) or {}).get("backend") for t in waiting} & set(pool.searched)
+    running = list(pool.backends.values())
+    return min(sorted(wanted), key=running.count) if wanted else None
 
 
 def _most_trials(spec: Study) -> int:
@@ -419,7 +451,7 @@ def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, comman
                 if planned.reason:
                     progress.note(planned.reason)
             elif isinstance(action, supervisor.StartWorker) and _count(session.study, ("WAITING",)):
-                pool.start()
+                pool.start(_backend_to_start(session, pool))
             elif isinstance(action, supervisor.InterruptWorkers):
                 pool.interrupt()
 

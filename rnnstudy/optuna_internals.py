@@ -5,7 +5,9 @@ Why the public API is not enough:
 - Exact grids need "take a waiting trial, or nothing". ``Study.ask()`` takes a waiting trial
   when there is one, but creates a new trial when none waits: with several workers (or
   machines) that is one trial more than the grid has, the duplicate a ``GridSampler`` makes.
-  :func:`claim` therefore calls the step of ``ask()`` that only takes (``_pop_waiting_trial_id``).
+  :func:`claim` therefore calls the step of ``ask()`` that only takes (``_pop_waiting_trial_id``),
+  or, for a worker that takes only some trials (one backend's), does what that step does for
+  those: the storage's WAITING → RUNNING move, which one caller wins.
 - The point an enqueued trial was given lives in its ``fixed_params`` system attribute, which
   ``enqueue_trial`` writes and no public getter reads back.
 - Writing to a trial that this process did not ``ask()`` for (a heartbeat from a worker
@@ -17,23 +19,45 @@ tests/test_optuna_internals.py fails when the pinned Optuna changes any of these
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 FIXED_PARAMS = "fixed_params"  # the system attribute Study.enqueue_trial writes
 
 
-def claim(study):
+def claim(study, accept: Callable[[dict], bool] | None = None):
     """Take the oldest waiting trial for this process: ``(optuna.Trial, point)``, where point is
     what it was enqueued with (None when the sampler chooses); ``(None, None)`` when nothing
     waits. Atomic across processes and machines: the storage moves it from WAITING to RUNNING
-    for one caller only."""
+    for one caller only. With ``accept``, only a trial whose point it accepts is taken (a
+    worker of one Keras backend, in a study that compares backends)."""
     import optuna
 
-    trial_id = study._pop_waiting_trial_id()
+    if accept is None:
+        trial_id = study._pop_waiting_trial_id()
+    else:
+        trial_id = _pop_accepted(study, accept)
     if trial_id is None:
         return None, None
     point = study._storage.get_trial(trial_id).system_attrs.get(FIXED_PARAMS)
     return optuna.Trial(study, trial_id), point or None
+
+
+def _pop_accepted(study, accept: Callable[[dict], bool]) -> int | None:
+    """``Study._pop_waiting_trial_id`` for the waiting trials ``accept`` takes, as Optuna does it."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+
+    storage = study._storage
+    for trial in storage.get_all_trials(study._study_id, deepcopy=False, states=(TrialState.WAITING,)):
+        if not accept(trial.system_attrs.get(FIXED_PARAMS) or {}):
+            continue
+        try:
+            if storage.set_trial_state_values(trial._trial_id, state=TrialState.RUNNING):
+                return trial._trial_id  # False: another process took it first
+        except UpdateFinishedTrialError:
+            continue
+    return None
 
 
 def enqueued_point(frozen) -> dict[str, Any] | None:

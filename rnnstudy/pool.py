@@ -29,13 +29,23 @@ class Pool:
     """Worker processes, the order pipe of each, and the one queue they all report on."""
 
     def __init__(
-        self, config: worker.WorkerConfig, gpus: Sequence[devices.Gpu] = (), backend: str = "tensorflow"
+        self,
+        config: worker.WorkerConfig,
+        gpus: Sequence[devices.Gpu] = (),
+        backend: str = "tensorflow",
+        size: int = 1,
+        searched: Sequence[str] = (),
     ) -> None:
         """``config`` is every worker's; each gets its GPU of ``gpus`` (none: the CPU) added to
-        its ``env``, with the memory settings of Keras' ``backend`` (``auto``: any it may be)."""
+        its ``env``, with the memory settings of Keras' ``backend`` (``auto``: any it may be).
+        In a study that compares the ``searched`` backends, each worker runs one of them, with
+        its share of the cores among ``size`` workers."""
         self.config = config
         self.gpus = list(gpus)
         self.backend = backend
+        self.size = size  # the workers meant to run at once: their share of the cores
+        self.searched = list(searched)  # the backends a study compares: each worker runs one
+        self.backends: dict[int, str | None] = {}  # pid -> the backend it was started for
         self.placed: dict[int, devices.Gpu | None] = {}  # pid -> its GPU
         self._context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
         self.events = self._context.Queue()
@@ -44,15 +54,21 @@ class Pool:
         self._waiting: list[int] = []  # started, not told to go yet
         self._go: dict[str, str] | None = None  # the study's MLflow ids, once the driver has them
 
-    def start(self) -> None:
-        """Start a worker: at work at once after :meth:`go`, else ready and waiting for it."""
-        gpu, config = self.next_worker(list(self.placed.values()))
+    def start(self, backend: str | None = None) -> None:
+        """Start a worker: at work at once after :meth:`go`, else ready and waiting for it.
+        ``backend``: in a study that searches it, the one this worker runs (and claims); by
+        default the one fewest workers run."""
+        if backend is None and self.searched:
+            running = list(self.backends.values())
+            backend = min(self.searched, key=running.count)
+        gpu, config = self.next_worker(list(self.placed.values()), backend)
         receive, send = self._context.Pipe(duplex=False)
         proc = self._context.Process(target=worker.main, args=(config, self.events, receive))
         proc.start()
         receive.close()  # the worker's end
         self.procs[proc.pid] = proc
         self.placed[proc.pid] = gpu
+        self.backends[proc.pid] = backend
         self._orders[proc.pid] = send
         if self._go is None:
             self._waiting.append(proc.pid)
@@ -60,13 +76,20 @@ class Pool:
             send.send(self._go)
 
     def next_worker(
-        self, in_use: Sequence[devices.Gpu | None]
+        self, in_use: Sequence[devices.Gpu | None], backend: str | None = None
     ) -> tuple[devices.Gpu | None, worker.WorkerConfig]:
         """The GPU and config of a worker started beside workers on ``in_use``: the least
-        loaded GPU (round-robin from none), its variables over the shared ``env``."""
+        loaded GPU (round-robin from none), its variables over the shared ``env``; with
+        ``backend``, that backend's variables too."""
+        from rnnstudy import backend as backends
+
         gpu = devices.least_loaded(self.gpus, in_use)
-        placed = devices.worker_env(gpu, self.backend)
-        return gpu, replace(self.config, env={**self.config.env, **placed}) if placed else self.config
+        config = self.config
+        if backend is not None:
+            own = backends.env(backend, self.size)
+            config = replace(config, env={**config.env, **own}, backend=backend)
+        placed = devices.worker_env(gpu, backend or self.backend)
+        return gpu, replace(config, env={**config.env, **placed}) if placed else config
 
     def go(self, go: dict[str, str], count: int) -> None:
         """Have ``count`` workers at work with ``go``: the waiting ones first, new ones if too
@@ -140,4 +163,5 @@ class Pool:
         """Forget a worker that has ended."""
         del self.procs[proc.pid]
         self.placed.pop(proc.pid, None)
+        self.backends.pop(proc.pid, None)
         self._orders.pop(proc.pid).close()

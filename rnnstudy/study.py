@@ -56,6 +56,8 @@ class Study:
         min_repeats, max_repeats: the range of an adaptive race (3 and 10).
         backend: the Keras backend the trials train on: "tensorflow" (the default), "jax",
             "torch", or "auto" (rnnstudy.backend.choose picks from the models the check builds).
+            To compare backends, search it instead: ``search={"backend": ["tensorflow", "jax"]}``
+            (a grid, or ``points``): each trial runs in a worker process of its own backend.
         name: the Optuna study and MLflow experiment; defaults to the file name.
     """
 
@@ -113,7 +115,30 @@ class Study:
                 and not any(kind in p for p in self.points or ())
             ):
                 self.fixed.setdefault(kind, named)
+        self._check_backends()
         self._check_repeats()
+
+    @property
+    def searched_backends(self) -> list[str]:
+        """The backends a study compares (``backend`` searched or in its points), in order."""
+        if "backend" in self.search:
+            return list(self.search["backend"].values())
+        return list(dict.fromkeys(p["backend"] for p in self.points or () if "backend" in p))
+
+    def _check_backends(self) -> None:
+        named = self.searched_backends
+        if not named:
+            return
+        bad = [b for b in named if b not in BACKENDS or b == "auto"]
+        if bad:
+            raise StudyFileError(
+                f"backend {bad[0]!r} cannot be searched; allowed: {', '.join(b for b in BACKENDS if b != 'auto')}"
+            )
+        if self.sampler != "grid":
+            raise StudyFileError(
+                f"backend is searched with sampler={self.sampler!r}: each trial's backend must be known "
+                "before a worker takes it; compare backends on a grid (sampler='grid') or with points"
+            )
 
     @property
     def racing(self) -> bool:

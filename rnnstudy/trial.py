@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from rnnstudy import checkpoint, devices, plugins, precision
+from rnnstudy.backend import BACKENDS
 from rnnstudy.data import Data
 from rnnstudy.direction import best, lower_is_better
 from rnnstudy.errors import RnnstudyError
@@ -73,6 +74,8 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
         train_samples = hp.Int("train_samples", 0, 10**9, default=0)
         wanted_precision = hp.Choice("precision", precision.PRECISIONS, default="float32")
         hp.Boolean("artifacts", default=True)  # False: metrics only, no files (the fastest sweeps)
+        if "backend" in hp.search:  # a study comparing backends: each worker runs its own
+            _check_backend(hp.Choice("backend", [b for b in BACKENDS if b != "auto"]), hp)
         every = hp.fixed.get("checkpoint_every", checkpoint.DEFAULT_EVERY)  # epochs, or "30m" of training
         checkpoint.parse_every(every)  # a bad value is one line at the check, not a failed trial
         hp.Fixed("checkpoint_every", every)
@@ -105,6 +108,13 @@ def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Buil
         with hp.owned_by(f"optimizer {used!r}"):
             chosen["optimizer"].obj(hp)  # a model that is not Keras reads its settings from hp
     return Built(chosen, data, hypermodel, model, policy, used)
+
+
+def _check_backend(wanted: str, hp: HyperParameters) -> None:
+    """A trial's backend is its worker's (the check's dry run builds every point under one)."""
+    running = keras.backend.backend()
+    if hp.trial is not None and wanted != running:
+        raise RuntimeError(f"a trial of backend {wanted!r} was taken by a {running!r} worker")
 
 
 class _FitDeclared(Exception):

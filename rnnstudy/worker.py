@@ -48,6 +48,7 @@ class WorkerConfig:
     env: dict[str, str] = field(default_factory=dict)
     study: bytes | None = None  # a Study defined in code (pack_study), instead of study_path
     checkpoint_root: str | None = None  # --checkpoint-dir as a URI; None: the MLflow artifact store
+    backend: str | None = None  # in a study that searches the backend: the one this worker runs
     keep_models: bool = False
 
 
@@ -148,10 +149,11 @@ def _work(config: WorkerConfig, queue) -> int:
         checkpoint_root=config.checkpoint_root,
         keep_models=config.keep_models,
     )
+    accept = _of_backend(config.backend) if config.backend else None  # a study comparing backends
     for _ in range(config.max_trials):
         if _stopping.is_set():
             raise KeyboardInterrupt
-        trial, point = claim(study)
+        trial, point = claim(study, accept)
         if trial is None:
             return EXIT_DRAINED
         with Heartbeat(study, trial.number):
@@ -159,6 +161,11 @@ def _work(config: WorkerConfig, queue) -> int:
             if not run_one(study, trial, point, runner, queue.put):
                 return EXIT_FATAL
     return EXIT_RECYCLED
+
+
+def _of_backend(name: str):
+    """Which trials a worker of backend ``name`` takes, where the study searches the backend."""
+    return lambda point: point.get("backend") == name
 
 
 def run_one(study, trial, point, runner, send) -> bool:

@@ -340,3 +340,52 @@ def test_a_tiny_study_runs_through_the_cli_on_each_backend(name, plugin_dist, ma
 
     frame = trials_frame(Tracker(), "study")
     assert list(frame["keras_backend"]) == [name, name]
+
+
+@pytest.mark.slow  # workers of three backends, one after another
+def test_a_study_that_searches_the_backend_runs_each_trial_in_a_worker_of_its_backend(
+    plugin_dist, make_study, workdir
+):
+    for name in backend.BACKENDS[:3]:
+        _installed_or_skip(name)
+    study = make_study(
+        "from rnnstudy import Study\n"
+        "study = Study(dataset='tiny_images', model='tiny_mlp', repeats=2,\n"
+        "    search={'backend': ['tensorflow', 'jax', 'torch'], 'units': [4]}, fixed={'epochs': 2})\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "rnnstudy", "optimize", str(study)],  # one worker: it is replaced per backend
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "6 complete" in done.stdout
+    from rnnstudy.report import trials_frame
+    from rnnstudy.tracking import Tracker
+
+    frame = trials_frame(Tracker(), "study")
+    assert sorted(frame["backend"]) == ["jax", "jax", "tensorflow", "tensorflow", "torch", "torch"]
+    assert list(frame["keras_backend"]) == list(frame["backend"])  # each trained where it said
+    assert "backend=jax" in done.stdout and "backend=torch" in done.stdout  # the report's points
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"search": {"backend": ["tensorflow", "auto"]}}, "backend 'auto' cannot be searched"),
+        ({"search": {"backend": ["theano"]}}, "backend 'theano' cannot be searched"),
+        (
+            {"search": {"backend": ["tensorflow", "jax"]}, "sampler": "random", "trials": 2},
+            "compare backends on a grid",
+        ),
+    ],
+)
+def test_a_backend_search_that_cannot_run_is_one_line(fields, message):
+    from rnnstudy.errors import StudyFileError
+    from rnnstudy.study import Study
+
+    with pytest.raises(StudyFileError, match=message):
+        Study(dataset="d", model="m", **fields)

@@ -54,3 +54,19 @@ def test_attributes_of_any_trial_are_written_by_number(study):
     assert again.user_attrs["fail_reason"] == "lost"
     assert again.system_attrs["rnnstudy.heartbeat"] == {"pid": 1}
     assert optuna_internals.enqueued_point(again) == {"c1": 10}
+
+
+def test_a_claim_takes_only_the_trials_it_accepts_oldest_first(tmp_path):
+    import optuna
+
+    from rnnstudy.optuna_internals import claim
+    from rnnstudy.storage import open_storage
+
+    study = optuna.create_study(study_name="b", storage=open_storage(str(tmp_path / "journal")))
+    for name in ("tensorflow", "jax", "tensorflow", "jax"):
+        study.enqueue_trial({"backend": name})
+    jax = lambda point: point.get("backend") == "jax"  # noqa: E731
+    taken = [claim(study, jax) for _ in range(3)]
+    assert [(t.number, p) for t, p in taken[:2]] == [(1, {"backend": "jax"}), (3, {"backend": "jax"})]
+    assert taken[2] == (None, None)  # two TensorFlow trials wait, but not for this worker
+    assert [t.number for t in study.get_trials(states=(optuna.trial.TrialState.WAITING,))] == [0, 2]
