@@ -437,16 +437,14 @@ class EpochCallback(keras.callbacks.Callback):
         self.last: checkpoint.State | None = None  # the newest epoch's state, saved or not
         self.saved_epoch = self.start_epoch
         self.checkpoint_seconds = 0.0
-        self._began: float | None = None
-        self._saved_at = time.perf_counter()
+        self._began = self._saved_at = time.perf_counter()  # made just before fit starts
 
     def train_seconds(self) -> float:
         """Seconds of training in every attempt of this trial so far."""
         before = self.resumed.train_seconds if self.resumed else 0.0
-        return before + (time.perf_counter() - self._began if self._began is not None else 0.0)
+        return before + time.perf_counter() - self._began
 
     def on_train_begin(self, logs=None) -> None:
-        self._began = self._saved_at = time.perf_counter()
         if self.resumed:  # now: setting training up has drawn from them
             checkpoint.set_generators(self.resumed.generators)
 
