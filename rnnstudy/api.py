@@ -65,6 +65,7 @@ def optimize(
     data_dir: str | None = None,
     values: dict[str, Any] | None = None,
     backend: str | None = None,
+    deterministic: bool = False,
 ) -> Result:
     """Run a study to the end of its budget, as ``rnnstudy optimize`` does; the same call again
     resumes it.
@@ -83,6 +84,8 @@ def optimize(
         data_dir: the folder of local datasets; None: ``$RNNSTUDY_DATA_DIR``, else the defaults.
         values: hyperparameters to fix, ``{"batch_size": 64}`` (``--set``); None fixes none.
         backend: the Keras backend (``--backend``); None: the study's.
+        deterministic: the backend's deterministic ops in every trial (``--deterministic``),
+            so that ``rnnstudy rerun`` reproduces a trial's metrics on the same machine.
 
     Returns:
         The study's :class:`Result`, read back from MLflow.
@@ -112,8 +115,9 @@ def optimize(
         workers=workers,
         data_dir=data_dir,
         overrides={"values": fixed, "trials": trials, "repeats": repeats},
-        command=_call(study, epochs, trials, subset, repeats, workers, values, backend),
+        command=_call(study, epochs, trials, subset, repeats, workers, values, backend, deterministic),
         backend=backend,
+        deterministic=deterministic,
     )
     with warnings.catch_warnings():  # optuna imports tqdm.auto, which says it draws text without ipywidgets
         warnings.filterwarnings("ignore", message="IProgress not found")
@@ -373,10 +377,11 @@ def _study(study) -> tuple[Study | str, Study]:
     )
 
 
-def _call(study, epochs, trials, subset, repeats, workers, values, backend) -> str:
+def _call(study, epochs, trials, subset, repeats, workers, values, backend, deterministic) -> str:
     """The call that resumes, for the message of an interrupted study."""
     given = {"epochs": epochs, "trials": trials, "subset": subset, "repeats": repeats}
     given.update(workers=workers if workers != 1 else None, values=values, backend=backend)
+    given.update(deterministic=deterministic or None)
     first = "study" if isinstance(study, Study) else repr(str(study))
     arguments = [first, *(f"{k}={v!r}" for k, v in given.items() if v is not None)]
     return f"rnnstudy.optimize({', '.join(arguments)})"

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
-from rnnstudy import devices, estimate, supervisor, worker
+from rnnstudy import devices, estimate, record, supervisor, worker
 from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.hyperparameters import HyperParameters
 from rnnstudy.messages import TrialEnded
@@ -52,6 +52,7 @@ class RunOptions:
     backend: str | None = None  # the Keras backend, over the study's
     workers_per_gpu: int | None = None  # trials that share one GPU (1 when None)
     budget: str | None = None  # --budget: refuse a study whose estimated time is longer
+    deterministic: bool = False  # --deterministic: the backend's deterministic ops in every worker
 
 
 class Interrupted(Exception):
@@ -119,7 +120,8 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
             tracking_uri=options.tracking_uri or default_tracking_uri(),
             data_dir=options.data_dir,
             max_trials=options.trials_per_worker,
-            env=backend.env(known, options.workers) if known else {},  # auto: sent with the go
+            # auto: the backend's environment comes with the go
+            env=backend.env(known, options.workers, deterministic=options.deterministic) if known else {},
         ),
         gpus=gpus,
         backend=wanted,
@@ -147,13 +149,14 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         with session.lock():
             session.study = _open_study(session)
             session.experiment_id, session.parent_id = _parent_run(session)
+            record.write(session, options, env=pool.config.env, packed=packed)  # for rnnstudy rerun
             lost = recover(session)
             planned = plan(session.study, spec, points)
         to_run = planned.waiting
         go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
         if wanted == "auto":
             chosen = backend.choose(models)
-            go["env"] = backend.env(chosen, options.workers)
+            go["env"] = backend.env(chosen, options.workers, deterministic=options.deterministic)
             print(f"backend auto: {chosen} (rnnstudy.backend.choose)", file=out, flush=True)
         pool.go(go, min(options.workers, to_run))  # the workers not needed are killed
     except BaseException:
