@@ -67,6 +67,7 @@ def optimize(
     backend: str | None = None,
     checkpoint_dir: str | None = None,
     keep_models: bool = False,
+    deterministic: bool = False,
 ) -> Result:
     """Run a study to the end of its budget, as ``rnnstudy optimize`` does; the same call again
     resumes it.
@@ -88,6 +89,8 @@ def optimize(
         checkpoint_dir: the folder of trial checkpoints (``--checkpoint-dir``); None: the MLflow
             artifact store.
         keep_models: log each complete trial's model as an MLflow model (``--keep-models``).
+        deterministic: the backend's deterministic ops in every trial (``--deterministic``),
+            so that ``rnnstudy rerun`` reproduces a trial's metrics on the same machine.
 
     Returns:
         The study's :class:`Result`, read back from MLflow.
@@ -117,10 +120,13 @@ def optimize(
         workers=workers,
         data_dir=data_dir,
         overrides={"values": fixed, "trials": trials, "repeats": repeats},
-        command=_call(study, epochs, trials, subset, repeats, workers, values, backend, checkpoint_dir),
+        command=_call(
+            study, epochs, trials, subset, repeats, workers, values, backend, checkpoint_dir, deterministic
+        ),
         backend=backend,
         checkpoint_dir=checkpoint_dir,
         keep_models=keep_models,
+        deterministic=deterministic,
     )
     with warnings.catch_warnings():  # optuna imports tqdm.auto, which says it draws text without ipywidgets
         warnings.filterwarnings("ignore", message="IProgress not found")
@@ -380,11 +386,13 @@ def _study(study) -> tuple[Study | str, Study]:
     )
 
 
-def _call(study, epochs, trials, subset, repeats, workers, values, backend, checkpoint_dir) -> str:
+def _call(
+    study, epochs, trials, subset, repeats, workers, values, backend, checkpoint_dir, deterministic
+) -> str:
     """The call that resumes, for the message of an interrupted study."""
     given = {"epochs": epochs, "trials": trials, "subset": subset, "repeats": repeats}
     given.update(workers=workers if workers != 1 else None, values=values, backend=backend)
-    given.update(checkpoint_dir=checkpoint_dir)
+    given.update(checkpoint_dir=checkpoint_dir, deterministic=deterministic or None)
     first = "study" if isinstance(study, Study) else repr(str(study))
     arguments = [first, *(f"{k}={v!r}" for k, v in given.items() if v is not None)]
     return f"rnnstudy.optimize({', '.join(arguments)})"

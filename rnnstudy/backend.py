@@ -20,6 +20,12 @@ What differs by backend, and what rnnstudy does about it:
   Keras modules see TensorFlow only once something else has imported it (see
   :class:`_TensorFlowIfImported`). A plugin may still import TensorFlow (``tf.data``,
   ``StringLookup``); Keras then works with it as usual.
+- determinism (``--deterministic``): :func:`env` sets :data:`DETERMINISTIC_ENV`, and
+  :func:`start` turns the backend's deterministic ops on as Keras starts: TensorFlow's
+  ``enable_op_determinism()``, PyTorch's ``use_deterministic_algorithms(True)`` (with the
+  cuBLAS workspace its GPU kernels need). JAX on the CPU is deterministic already; on a GPU
+  :func:`env` adds XLA's ``--xla_gpu_deterministic_ops``. :func:`deterministic` says whether
+  it is on, for the trial to log.
 - exit: :func:`exit_now` on every backend (none of them has anything to write at teardown).
 """
 
@@ -38,6 +44,7 @@ BACKENDS = ("tensorflow", "jax", "torch", "auto")
 DEFAULT = "tensorflow"
 EXTRAS = {"tensorflow": "", "jax": "jax", "torch": "torch"}  # the pip extra that installs each
 MODULES = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}
+DETERMINISTIC_ENV = "RNNSTUDY_DETERMINISTIC"  # "1": deterministic ops, set by env(), applied by start()
 
 
 class BackendError(RnnstudyError):
@@ -96,6 +103,7 @@ def start(name: str | None = None) -> str:
             )
         if name != "tensorflow":  # Keras imported by someone else first
             _tensorflow_only_if_imported()
+        _determinism(name)
         return name
     check(name)
     os.environ["KERAS_BACKEND"] = name
@@ -103,6 +111,7 @@ def start(name: str | None = None) -> str:
         import keras  # noqa: F401
 
         _tensorflow_only_if_imported()
+        _determinism(name)
         return name
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     with _stderr_silenced():
@@ -112,7 +121,33 @@ def start(name: str | None = None) -> str:
         tf.config.list_physical_devices()
         # its Python-side warnings (retracing of a feature-map probe, say) would break the progress lines
         tf.get_logger().setLevel("ERROR")
+    _determinism(name)
     return name
+
+
+def _determinism(name: str) -> None:
+    """Deterministic ops on, when the environment asks (:func:`env`); before any model is built."""
+    global _deterministic
+    if os.environ.get(DETERMINISTIC_ENV) != "1":
+        return
+    if name == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+    elif name == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True)
+    # jax: the CPU is deterministic; a GPU got XLA's flag from env() before jax was imported
+    _deterministic = True
+
+
+_deterministic = False  # turned on by start() (TensorFlow has no public call that asks)
+
+
+def deterministic() -> bool:
+    """Whether :func:`start` turned deterministic ops on in this process (what a trial logs)."""
+    return _deterministic
 
 
 class _TensorFlowIfImported:
@@ -159,9 +194,10 @@ def _stderr_silenced():
         os.close(saved)
 
 
-def env(name: str, workers: int = 1) -> dict[str, str]:
+def env(name: str, workers: int = 1, *, deterministic: bool = False) -> dict[str, str]:
     """What a worker process needs in its environment, before it imports Keras, to run backend
-    ``name`` as one of ``workers`` processes sharing this machine's cores.
+    ``name`` as one of ``workers`` processes sharing this machine's cores, with deterministic
+    ops when ``deterministic``.
 
     A user's own settings of these variables win. Each backend sizes its thread pools to every
     core; several processes then fight over the cores, hence the shares.
@@ -178,9 +214,23 @@ def env(name: str, workers: int = 1) -> dict[str, str]:
             wanted |= {"OMP_NUM_THREADS": str(share)}  # torch.get_num_threads() follows it
         elif share == 1:  # jax: XLA has a single-threaded mode and no N-thread setting
             wanted |= {"XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
+    if deterministic:
+        wanted |= _deterministic_env(name, wanted.get("XLA_FLAGS"))
     kept = {k: v for k, v in wanted.items() if k not in os.environ}
     kept["KERAS_BACKEND"] = name  # the study's choice, over a stray variable of the shell
+    if deterministic:  # asked for on the command line: over a stray variable too
+        kept[DETERMINISTIC_ENV] = "1"
     return kept
+
+
+def _deterministic_env(name: str, xla_flags: str | None) -> dict[str, str]:
+    """The variables deterministic ops need before the backend is imported."""
+    wanted = {DETERMINISTIC_ENV: "1"}
+    if name == "torch" and gpu_visible():  # cuBLAS is deterministic only with a fixed workspace
+        wanted["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
+    if name == "jax" and gpu_visible():  # read once, when jax starts
+        wanted["XLA_FLAGS"] = " ".join(filter(None, [xla_flags, "--xla_gpu_deterministic_ops=true"]))
+    return wanted
 
 
 def _cores() -> int:

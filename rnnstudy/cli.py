@@ -151,6 +151,12 @@ def cli() -> None:
     is_flag=True,
     help="Log each complete trial's final model as an MLflow model (its run's artifact 'model').",
 )
+@click.option(
+    "--deterministic",
+    is_flag=True,
+    help="Deterministic ops in every trial (TensorFlow, PyTorch; JAX on a CPU always is), so that "
+    "`rnnstudy rerun` reproduces a trial's metrics on the same machine; a little slower.",
+)
 def optimize(
     study_file,
     workers,
@@ -168,6 +174,7 @@ def optimize(
     keras_backend,
     checkpoint_dir,
     keep_models,
+    deterministic,
 ) -> None:
     """Run STUDY_FILE's search; every trial is logged to MLflow. Run again to resume."""
     from rnnstudy.driver import RunOptions
@@ -201,8 +208,36 @@ def optimize(
         budget=budget,
         checkpoint_dir=checkpoint_dir,
         keep_models=keep_models,
+        deterministic=deterministic,
     )
     run(study_file, options)
+
+
+@cli.command()
+@click.argument("study")
+@click.argument("trial", type=int)
+@STORAGE
+@TRACKING
+@click.option(
+    "--data-dir",
+    envvar="RNNSTUDY_DATA_DIR",
+    type=click.Path(file_okay=False),
+    help="Folder holding local copies of datasets [default: the one the trial was run with].",
+)
+def rerun(study, trial, storage, tracking_uri, data_dir) -> None:
+    """Run trial TRIAL of STUDY (a study file or a study name) again, from the record its run left.
+
+    Every hyperparameter value, the seed, the backend and deterministic ops are the original's;
+    what differs (packages, machine, rnnstudy, the study file) is said first. The new MLflow run
+    is nested under the original trial's run; it is not a trial of the study.
+    """
+    from pathlib import Path
+
+    from rnnstudy.rerun import rerun as run_again
+    from rnnstudy.study import load_study
+
+    name = load_study(study).name if study.endswith(".py") or Path(study).is_file() else study
+    run_again(name, trial, storage_url=storage, tracking_uri=tracking_uri, data_dir=data_dir)
 
 
 @cli.command()

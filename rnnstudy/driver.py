@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
-from rnnstudy import checkpoint, devices, estimate, supervisor, worker
+from rnnstudy import checkpoint, devices, estimate, record, supervisor, worker
 from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.hyperparameters import HyperParameters
 from rnnstudy.messages import TrialEnded
@@ -54,6 +54,7 @@ class RunOptions:
     budget: str | None = None  # --budget: refuse a study whose estimated time is longer
     checkpoint_dir: str | None = None  # --checkpoint-dir; None: the MLflow artifact store
     keep_models: bool = False  # --keep-models: log complete trials' models
+    deterministic: bool = False  # --deterministic: the backend's deterministic ops in every worker
 
 
 class Interrupted(Exception):
@@ -125,12 +126,14 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
             max_trials=options.trials_per_worker,
             checkpoint_root=checkpoint_root,
             keep_models=options.keep_models,
-            env=backend.env(known, options.workers) if known else {},  # auto: sent with the go
+            # auto: the backend's environment comes with the go
+            env=backend.env(known, options.workers, deterministic=options.deterministic) if known else {},
         ),
         gpus=gpus,
         backend=wanted,
-        size=options.workers,
-        searched=searched,
+        searched={
+            name: backend.env(name, options.workers, deterministic=options.deterministic) for name in searched
+        },
     )
     for _ in range(min(options.workers, _most_trials(spec))):
         pool.start()  # they get ready while the study is checked and set up
@@ -156,13 +159,14 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         with session.lock():
             session.study = _open_study(session)
             session.experiment_id, session.parent_id = _parent_run(session)
+            record.write(session, options, env=pool.config.env, packed=packed)  # for rnnstudy rerun
             lost = recover(session)
             planned = plan(session.study, spec, points)
         to_run = planned.waiting
         go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
         if wanted == "auto":
             chosen = backend.choose(models)
-            go["env"] = backend.env(chosen, options.workers)
+            go["env"] = backend.env(chosen, options.workers, deterministic=options.deterministic)
             print(f"backend auto: {chosen} (rnnstudy.backend.choose)", file=out, flush=True)
         pool.go(go, min(options.workers, to_run))  # the workers not needed are killed
     except BaseException:

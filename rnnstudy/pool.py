@@ -33,18 +33,16 @@ class Pool:
         config: worker.WorkerConfig,
         gpus: Sequence[devices.Gpu] = (),
         backend: str = "tensorflow",
-        size: int = 1,
-        searched: Sequence[str] = (),
+        searched: dict[str, dict[str, str]] | None = None,
     ) -> None:
         """``config`` is every worker's; each gets its GPU of ``gpus`` (none: the CPU) added to
         its ``env``, with the memory settings of Keras' ``backend`` (``auto``: any it may be).
-        In a study that compares the ``searched`` backends, each worker runs one of them, with
-        its share of the cores among ``size`` workers."""
+        In a study that compares backends, each worker runs one of ``searched``, with that
+        backend's environment (rnnstudy.backend.env)."""
         self.config = config
         self.gpus = list(gpus)
         self.backend = backend
-        self.size = size  # the workers meant to run at once: their share of the cores
-        self.searched = list(searched)  # the backends a study compares: each worker runs one
+        self.searched = dict(searched or {})  # the backends a study compares, and their env
         self.backends: dict[int, str | None] = {}  # pid -> the backend it was started for
         self.placed: dict[int, devices.Gpu | None] = {}  # pid -> its GPU
         self._context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
@@ -81,13 +79,10 @@ class Pool:
         """The GPU and config of a worker started beside workers on ``in_use``: the least
         loaded GPU (round-robin from none), its variables over the shared ``env``; with
         ``backend``, that backend's variables too."""
-        from rnnstudy import backend as backends
-
         gpu = devices.least_loaded(self.gpus, in_use)
         config = self.config
         if backend is not None:
-            own = backends.env(backend, self.size)
-            config = replace(config, env={**config.env, **own}, backend=backend)
+            config = replace(config, env={**config.env, **self.searched[backend]}, backend=backend)
         placed = devices.worker_env(gpu, backend or self.backend)
         return gpu, replace(config, env={**config.env, **placed}) if placed else config
 

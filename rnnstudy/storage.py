@@ -36,6 +36,17 @@ def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite:")
 
 
+def file_of(url: str) -> Path | None:
+    """The local file a journal or SQLite URL keeps its data in (an MLflow ``sqlite:///`` URI
+    too); None for a server. Opening a URL creates its file: a command that only reads asks
+    this first."""
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///"))
+    if url.startswith(RDB_PREFIXES) or "://" in url.removeprefix(JOURNAL_PREFIX):
+        return None
+    return _journal_path(url)
+
+
 def open_storage(url: str):
     """An Optuna storage for ``url``; one line naming the redacted URL when it cannot be opened."""
     import optuna

@@ -29,6 +29,8 @@ from rnnstudy.urls import redact
 STORE = Path("mlruns")
 STUDY_TAG = "rnnstudy.study"
 TRIAL_TAG = "rnnstudy.trial"
+RERUN_TAG = "rnnstudy.rerun_of"  # a rerun's: the run id of the trial it runs again (rnnstudy.rerun)
+RERUN_TRIAL_TAG = "rnnstudy.rerun_of_trial"
 MAX_PARAM_LENGTH = 500
 ONE_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 
@@ -53,6 +55,7 @@ class Tracker:
         self._writer: ThreadPoolExecutor | None = None  # one thread: writes stay in order
         os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # a line per run; ours is progress
         self._client_uri = _password_to_environment(self.uri)  # what MLflow is given: no password
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per download, too
         if not self.uri.startswith("sqlite:///"):
             self.client = MlflowClient(tracking_uri=self._client_uri)
             return
@@ -118,6 +121,26 @@ class Tracker:
         )
         return run.info.run_id
 
+    def start_rerun(
+        self, experiment_id: str, original_id: str, number: int, run_name: str, description: str
+    ) -> str:
+        """A run that runs trial ``number`` again, nested under its original run.
+
+        It has neither the study's nor the trial's tag: what selects a study's parent run and
+        its trial runs (rnnstudy.report) does not see it, so a rerun is never another trial.
+        """
+        run = self.client.create_run(
+            experiment_id,
+            run_name=run_name,
+            tags={
+                "mlflow.parentRunId": original_id,
+                RERUN_TAG: original_id,
+                RERUN_TRIAL_TAG: str(number),
+                "mlflow.note.content": description,
+            },
+        )
+        return run.info.run_id
+
     def open_trial_runs(self, experiment_id: str, parent_id: str, number: int) -> list[str]:
         """The ids of a trial's runs still RUNNING (its worker died, maybe before it noted the id)."""
         runs = self.client.search_runs(
@@ -144,8 +167,9 @@ class Tracker:
         now = int(time.time() * 1000)
         self._log(run_id, wait, metrics=[Metric(k, float(v), now, step or 0) for k, v in metrics.items()])
 
-    def log_artifacts(self, run_id: str, directory: Path) -> None:
-        self.client.log_artifacts(run_id, str(directory))
+    def log_artifacts(self, run_id: str, directory: Path, path: str | None = None) -> None:
+        """The files of ``directory`` as the run's artifacts, in its folder ``path`` (None: the top)."""
+        self.client.log_artifacts(run_id, str(directory), artifact_path=path)
 
     def set_tags(self, run_id: str, tags: dict[str, Any], *, wait: bool = True) -> None:
         from mlflow.entities import RunTag

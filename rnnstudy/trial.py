@@ -20,7 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from rnnstudy import checkpoint, devices, plugins, precision
+from rnnstudy import backend, checkpoint, devices, plugins, precision
 from rnnstudy.backend import BACKENDS
 from rnnstudy.data import Data
 from rnnstudy.direction import best, lower_is_better
@@ -250,6 +250,7 @@ class TrialRunner:
                 "optimizer": built.optimizer,
                 "keras_backend": keras.backend.backend(),
                 "device": devices.current_device(),  # the worker's GPU (rnnstudy.devices), else the CPU
+                "deterministic": backend.deterministic(),  # --deterministic (rnnstudy.backend)
             },
             wait=False,
         )

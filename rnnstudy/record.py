@@ -1,0 +1,293 @@
+"""What a study's invocation was: the record that lets ``rnnstudy rerun`` run any trial again.
+
+Every ``rnnstudy optimize`` (and ``rnnstudy.optimize``) of a study logs one invocation on the
+study's MLflow parent run, once the study is checked and before any trial starts, in the
+parent run's artifact folder ``record/invocation-N/``:
+
+- ``study.py``: the study file's text (``study.pkl`` for a Study defined in code: what the
+  worker processes got, pickled by value);
+- ``packages.txt``: every installed distribution as ``name==version``, sorted;
+- ``record.json``: the command line, the options (storage, tracking URI, workers, overrides,
+  backend, deterministic ops), the worker processes' environment (the backend, its threads),
+  rnnstudy's version, the git commit of the study file's repository and its uncommitted
+  changes, and the machine (CPU, cores, GPUs, Python, OS).
+
+N counts the invocations: 1 for the study's first, 2 for its first resume, and so on. The
+first gets a numbered folder too, so that no invocation ever overwrites another and reading
+them back needs no special case: a resume may run on another machine, with other packages, or
+from an edited study file, and the trials it runs are rebuilt from its own record. Tags on the
+parent run name the latest (``rnnstudy.record``, ``rnnstudy.version``, ``rnnstudy.git_commit``):
+tags rather than params, because a param cannot change when a study resumes.
+
+No password is stored: all of record.json goes through :func:`rnnstudy.urls.redact`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import importlib.metadata
+import json
+import pickle
+import platform
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rnnstudy import devices, heartbeat
+from rnnstudy.study import Study, load_study
+from rnnstudy.urls import redact
+
+RECORD = "record"  # the parent run's artifact folder
+FACTS, PACKAGES, STUDY_FILE, PICKLED = "record.json", "packages.txt", "study.py", "study.pkl"
+INVOCATION = "invocation-"  # record/invocation-1, record/invocation-2, ...
+SHOWN = 4  # changed packages named before "and N more"
+
+
+def write(session, options, *, env: dict[str, str], packed: bytes | None = None) -> str:
+    """Log this invocation on the study's parent run; return its folder (``record/invocation-N``).
+
+    Call under the study's lock (rnnstudy.driver does, right after the parent run is made or
+    reopened): processes that start one study together then number their invocations apart.
+
+    Args:
+        session: the driver's hold on the study (its spec, storage URL, tracker, parent run).
+        options: the driver's RunOptions, as given (the command line among them).
+        env: what the worker processes start with (rnnstudy.backend.env).
+        packed: a Study defined in code, as the workers got it (rnnstudy.worker.pack_study).
+    """
+    spec, tracker, parent_id = session.spec, session.tracker, session.parent_id
+    number = 1 + max((_number(f.path) for f in tracker.client.list_artifacts(parent_id, RECORD)), default=0)
+    folder = f"{RECORD}/{INVOCATION}{number}"
+    text = Path(spec.path).read_bytes() if packed is None and spec.path else None
+    facts = {
+        "invocation": number,
+        "started": time.time(),  # which invocation ran a trial: the latest before it (of_trial)
+        "started_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "command": options.command,
+        "study": {
+            "name": spec.name,
+            "path": str(spec.path) if spec.path else None,
+            "file": PICKLED if packed is not None else STUDY_FILE if text is not None else None,
+            "sha256": hashlib.sha256(packed if packed is not None else text or b"").hexdigest(),
+        },
+        "options": {
+            "storage": session.storage_url,
+            "tracking_uri": tracker.uri,
+            "workers": options.workers,
+            "workers_per_gpu": options.workers_per_gpu,
+            "trials_per_worker": options.trials_per_worker,
+            "data_dir": options.data_dir,
+            "overrides": options.overrides,
+            "backend": options.backend or spec.backend,
+            "deterministic": options.deterministic,
+        },
+        "worker_env": env,
+        "rnnstudy": _version("rnnstudy"),
+        "git": git(Path(spec.path).parent if spec.path else Path.cwd()),
+        "machine": machine(),
+    }
+    with tempfile.TemporaryDirectory(prefix="rnnstudy-record-") as tmp:
+        directory = Path(tmp)
+        if packed is not None:
+            (directory / PICKLED).write_bytes(packed)
+        elif text is not None:
+            (directory / STUDY_FILE).write_bytes(text)
+        (directory / PACKAGES).write_text("".join(f"{n}=={v}\n" for n, v in packages().items()))
+        (directory / FACTS).write_text(redact(json.dumps(facts, indent=2, default=repr)) + "\n")
+        tracker.log_artifacts(parent_id, directory, folder)
+    commit = facts["git"] and facts["git"]["commit"] + ("+uncommitted" if facts["git"]["uncommitted"] else "")
+    tracker.set_tags(
+        parent_id,
+        {
+            "rnnstudy.record": folder,
+            "rnnstudy.version": facts["rnnstudy"],
+            "rnnstudy.git_commit": commit or "-",
+        },
+    )
+    return folder
+
+
+def packages() -> dict[str, str]:
+    """Every installed distribution's version by name, sorted by name (case aside); where a
+    name is installed twice, the one found first on the path, which is the one imported."""
+    found: dict[str, tuple[str, str]] = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            found.setdefault(name.lower(), (name, dist.version))
+    return dict(found[key] for key in sorted(found))
+
+
+def machine() -> dict[str, Any]:
+    """The machine as a record keeps it; ``id`` is what a trial's heartbeat names (rnnstudy.heartbeat)."""
+    return {
+        "id": heartbeat.machine(),
+        "host": platform.node(),
+        "cpu": devices.describe(None),  # the CPU model and the cores this process may use
+        "gpus": [devices.describe(gpu) for gpu in devices.visible_gpus()],
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def git(folder: Path) -> dict[str, Any] | None:
+    """The commit of the repository ``folder`` is in and its uncommitted changes to tracked
+    files (``git status --porcelain`` lines); None outside a repository or without git."""
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            ["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=30, check=True
+        )
+        return done.stdout
+
+    try:
+        return {
+            "repository": run("rev-parse", "--show-toplevel").strip(),
+            "commit": run("rev-parse", "HEAD").strip(),
+            "uncommitted": run("status", "--porcelain", "--untracked-files=no").splitlines()[:50],
+        }
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _number(path: str) -> int:
+    name = path.rsplit("/", 1)[-1]
+    return int(name.removeprefix(INVOCATION)) if name.removeprefix(INVOCATION).isdigit() else 0
+
+
+# --- reading it back ---------------------------------------------------------------------
+
+
+@dataclass
+class Invocation:
+    """One recorded invocation of a study, as read back from its parent run."""
+
+    folder: str
+    facts: dict[str, Any]
+    packages: dict[str, str] = field(default_factory=dict)
+    study_file: bytes | None = None  # study.py or study.pkl, as recorded
+
+    @property
+    def started(self) -> float:
+        return float(self.facts["started"])
+
+    def study(self) -> Study:
+        """The study as this invocation ran it: the recorded file (or pickled Study), with the
+        invocation's overrides (``--set``, ``--epochs``, ``--repeats``, ...) applied."""
+        recorded = self.facts["study"]
+        if recorded["file"] == PICKLED:
+            spec = pickle.loads(self.study_file)
+        else:
+            with tempfile.TemporaryDirectory(prefix="rnnstudy-record-") as tmp:
+                path = Path(tmp) / Path(recorded["path"]).name
+                path.write_bytes(self.study_file)
+                spec = load_study(path)
+            spec.path = Path(recorded["path"])
+        spec.name = recorded["name"]
+        spec.override(**self.facts["options"]["overrides"])
+        return spec
+
+
+def read(tracker, parent_id: str) -> list[Invocation]:
+    """Every invocation recorded on a study's parent run, first first; [] for a study that ran
+    before rnnstudy recorded them."""
+    folders = sorted(
+        (f.path for f in tracker.client.list_artifacts(parent_id, RECORD) if f.is_dir and _number(f.path)),
+        key=_number,
+    )
+    found = []
+    with tempfile.TemporaryDirectory(prefix="rnnstudy-record-") as tmp:
+        for folder in folders:
+            local = Path(tracker.client.download_artifacts(parent_id, folder, tmp))
+            facts = json.loads((local / FACTS).read_text())
+            lines = (local / PACKAGES).read_text().splitlines()
+            study = local / (facts["study"]["file"] or STUDY_FILE)
+            found.append(
+                Invocation(
+                    folder,
+                    facts,
+                    dict(line.split("==", 1) for line in lines if "==" in line),
+                    study.read_bytes() if study.is_file() else None,
+                )
+            )
+    return found
+
+
+def of_trial(invocations: list[Invocation], trial) -> Invocation | None:
+    """The invocation that ran an Optuna trial: the latest one started before the trial on the
+    machine its heartbeat names (of any machine when none matches); None when the trial is
+    older than every record. Two invocations of one study on one machine at once (two
+    terminals) are told apart by time alone: the later one is taken."""
+    if trial.datetime_start is None:
+        return None
+    started = trial.datetime_start.timestamp()
+    before = [i for i in invocations if i.started <= started]
+    beat = trial.system_attrs.get(heartbeat.ATTR) or {}
+    here = [i for i in before if i.facts["machine"]["id"] == beat.get("machine")]
+    return (here or before or [None])[-1]
+
+
+def differences(invocation: Invocation, params: dict[str, str], device: str) -> list[str]:
+    """What differs between the invocation that ran a trial (its logged ``params``) and a rerun
+    here and now on ``device``, one short line each; [] when nothing does."""
+    facts, lines = invocation.facts, []
+    if facts["rnnstudy"] != _version("rnnstudy"):
+        lines.append(f"rnnstudy {facts['rnnstudy']} then, {_version('rnnstudy')} now")
+    changed = _package_changes(invocation.packages, packages())
+    if changed:
+        lines.append("packages: " + changed)
+    then, now = facts["machine"], machine()
+    for key in ("cpu", "gpus", "python", "platform"):
+        if then[key] != now[key]:
+            lines.append(f"{key}: {_shown(then[key])} then, {_shown(now[key])} now")
+    if params.get("device") and params["device"] != device:
+        lines.append(f"device: {params['device']} then, {device} now")
+    lines += _study_file_changes(facts)
+    if params.get("deterministic") != "True":
+        lines.append(
+            "the original ran without deterministic ops (rnnstudy optimize --deterministic): "
+            "its metrics may not be reproduced exactly"
+        )
+    return lines
+
+
+def _study_file_changes(facts: dict[str, Any]) -> list[str]:
+    recorded = facts["study"]
+    if recorded["file"] != STUDY_FILE:
+        return []
+    path = Path(recorded["path"])
+    if not path.is_file():
+        return [f"study file {path} is gone (the recorded copy is used)"]
+    lines = []
+    if hashlib.sha256(path.read_bytes()).hexdigest() != recorded["sha256"]:
+        lines.append(f"study file {path} changed since (the recorded copy is used)")
+    then, now = facts.get("git"), git(path.parent)
+    if then and now and then["commit"] != now["commit"]:
+        dirty = " with uncommitted changes" if then["uncommitted"] else ""
+        lines.append(f"git: commit {then['commit'][:10]}{dirty} then, {now['commit'][:10]} now")
+    return lines
+
+
+def _package_changes(then: dict[str, str], now: dict[str, str]) -> str:
+    changes = [f"{n} {then[n]} → {now[n]}" for n in then if n in now and then[n] != now[n]]
+    changes += [f"{n} {then[n]} gone" for n in then if n not in now]
+    changes += [f"{n} {now[n]} new" for n in now if n not in then]
+    more = f" and {len(changes) - SHOWN} more" if len(changes) > SHOWN else ""
+    return ", ".join(changes[:SHOWN]) + more
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):  # the GPUs
+        return ", ".join(value) or "none"
+    return str(value)

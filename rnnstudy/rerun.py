@@ -1,0 +1,317 @@
+"""Run one recorded trial again: ``rnnstudy rerun STUDY TRIAL``.
+
+The trial is rebuilt from what it left behind: every hyperparameter value its MLflow run
+logged, all of them fixed (its seed among them), and the study as the invocation that ran it
+recorded it (rnnstudy.record), for what is not a hyperparameter: the objective, its reduction
+and window, test_every_epoch. It trains in this process as its worker did (rnnstudy.trial):
+on the original's backend, with its deterministic ops and its worker's thread settings, and
+without a pruner, so every epoch runs. Before it starts it says in a few lines what differs
+from the original (rnnstudy.record.differences); at the end, whether its metrics are the same.
+
+The new MLflow run lands in the study's experiment, nested under the original trial's run
+and tagged ``rnnstudy.rerun_of`` with that run's id. It has neither the study's nor the
+trial's tag, so the study's report does not count it as a trial; the Optuna study is only
+read. An unknown study or trial, or a trial without a record: one line, nothing written.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import math
+import os
+import sys
+from typing import Any, TextIO
+
+from rnnstudy import backend, devices, record
+from rnnstudy.errors import RnnstudyError
+from rnnstudy.urls import redact
+
+RUN_ATTR = "mlflow_run_id"  # the Optuna trial's attribute naming its MLflow run (rnnstudy.trial)
+TIMINGS = ("train_time_s", "inference_time_s", "inference_ms_per_sample")  # never the same twice
+SHOWN = 4  # differing metrics named
+
+
+class RerunError(RnnstudyError):
+    """The trial cannot be run again: an unknown study or trial, or one without a record."""
+
+
+def rerun(
+    study: str,
+    number: int,
+    *,
+    storage_url: str | None = None,
+    tracking_uri: str | None = None,
+    data_dir: str | None = None,
+    out: TextIO | None = None,
+) -> str:
+    """Run trial ``number`` of the study named ``study`` again; return the new MLflow run's id.
+
+    Args:
+        storage_url: the study's Optuna storage (``--storage``); None: as ``rnnstudy optimize``.
+        tracking_uri: its MLflow store (``--tracking-uri``); None: as ``rnnstudy optimize``.
+        data_dir: the datasets' folder; None: the one the trial's invocation was given.
+
+    Raises:
+        RerunError: no such study or trial, or no record of the trial; nothing was written.
+        rnnstudy.driver.Interrupted: Ctrl-C; the new run is marked KILLED.
+    """
+    from rnnstudy.tracking import Tracker, default_tracking_uri
+
+    out = out or sys.stdout
+    trial, trials, parent_id = _trial(study, number, storage_url)
+    tracker = Tracker(_existing(tracking_uri or default_tracking_uri(), "MLflow store", "--tracking-uri"))
+    tracker.check()
+    original = _run(tracker, study, trial)
+    invocations = record.read(tracker, parent_id) if parent_id else []
+    invocation = record.of_trial(invocations, trial)
+    if invocation is None:
+        raise RerunError(_no_record(study, number, invocations, trials))
+    params = original.data.params
+
+    # this process as the trial's worker was, then the trial rebuilt from its logged values
+    name = params.get("keras_backend") or backend.DEFAULT
+    device = _environment(invocation, params, name)
+    backend.start(name)
+    spec = invocation.study()
+    facts = invocation.facts
+    data_dir = data_dir or facts["options"]["data_dir"]
+    values, new_names = _values(spec, params, trial.params, data_dir)
+    print(
+        f"trial {number} of study {study!r} again, as {invocation.folder} of its parent run recorded it: "
+        f"{redact(facts['command'] or 'no command line')} ({facts['started_utc']})",
+        file=out,
+    )
+    differences = record.differences(invocation, params, device) + new_names
+    if differences:
+        print("what differs from the original:", *(f"  {line}" for line in differences), sep="\n", file=out)
+    else:
+        print("nothing differs from the original: packages, machine, device, rnnstudy, study file", file=out)
+    on = "on" if backend.deterministic() else "off"
+    print(f"seed {values.get('seed')}, backend {name}, deterministic ops {on}", file=out, flush=True)
+
+    new_id = _train(tracker, spec, values, original, number, invocation, data_dir, out)
+    print(_compared(tracker.client.get_run(new_id).data.metrics, original.data.metrics), file=out)
+    print(
+        f"MLflow run {new_id} in experiment {study!r}, nested under trial {number}'s run "
+        f"{original.info.run_id} (rnnstudy report does not count it)",
+        file=out,
+        flush=True,
+    )
+    return new_id
+
+
+def _trial(name: str, number: int, storage_url: str | None):
+    """The Optuna trial, all the study's trials by number, and the study's parent run id."""
+    import optuna
+
+    from rnnstudy.driver import PARENT_RUN_ATTR
+    from rnnstudy.storage import default_storage_url, open_storage
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = storage_url or default_storage_url()
+    storage = open_storage(_existing(url, "Optuna storage", "--storage"))
+    names = sorted(optuna.get_all_study_names(storage))
+    if name not in names:
+        raise RerunError(
+            f"no study {name!r} in the Optuna storage {redact(url)}; studies there: {', '.join(names) or 'none'} "
+            "(pass the study's --storage, or its study file)"
+        )
+    study = optuna.load_study(study_name=name, storage=storage)
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    if number not in trials:
+        have = f"its trials are {_ranges(trials)}" if trials else "it has no trials yet"
+        raise RerunError(f"study {name!r} has no trial {number}; {have}")
+    return trials[number], trials, study.user_attrs.get(PARENT_RUN_ATTR)
+
+
+def _existing(url: str, what: str, option: str) -> str:
+    """``url``, if its file is there (opening a journal or SQLite URL would create it)."""
+    from rnnstudy.storage import file_of
+
+    path = file_of(url)
+    if path is not None and not path.is_file():
+        raise RerunError(f"no {what} at {path}: pass the {option} the study ran with")
+    return url
+
+
+def _run(tracker, study: str, trial):
+    """The trial's MLflow run, with the values it logged."""
+    from mlflow.exceptions import MlflowException
+
+    state = trial.state.name
+    run_id = trial.user_attrs.get(RUN_ATTR)
+    if run_id is None:
+        raise RerunError(
+            f"trial {trial.number} of study {study!r} has no MLflow run (state {state}): it never ran"
+        )
+    try:
+        run = tracker.client.get_run(run_id)
+    except MlflowException:
+        raise RerunError(
+            f"trial {trial.number}'s MLflow run {run_id} is not in {redact(tracker.uri)}: "
+            "pass the --tracking-uri the study logged to"
+        ) from None
+    if not run.data.params:
+        reason = trial.user_attrs.get("fail_reason") or trial.system_attrs.get("fail_reason") or ""
+        raise RerunError(
+            f"trial {trial.number} of study {study!r} logged no hyperparameters (state {state}"
+            f"{': ' + reason if reason else ''}): there is nothing to rebuild it from"
+        )
+    return run
+
+
+def _no_record(study: str, number: int, invocations: list, trials: dict) -> str:
+    if not invocations:
+        return (
+            f"study {study!r} has no record of how it was run (the record/ folder of its parent run): it ran "
+            f"before rnnstudy kept one, so trial {number} cannot be rebuilt; a new run of the study "
+            "(a resume too) records itself, and the trials it runs can be rerun"
+        )
+    first = invocations[0]
+    since = [
+        n for n, t in trials.items() if t.datetime_start and t.datetime_start.timestamp() >= first.started
+    ]
+    can = f"trials {_ranges(since)} can" if since else "trials run from now on can"
+    return (
+        f"trial {number} of study {study!r} has no record: it ran before the study's first recorded "
+        f"invocation ({first.folder}, {first.facts['started_utc']}); {can} be rerun"
+    )
+
+
+def _environment(invocation: record.Invocation, params: dict[str, str], name: str) -> str:
+    """Give this process the environment the trial's worker had, before Keras starts; return
+    the device the rerun trains on."""
+    facts = invocation.facts
+    env = dict(facts.get("worker_env") or {})
+    if env.get("KERAS_BACKEND") != name:  # backend auto: the env came with the go, after the record
+        env = backend.env(name, facts["options"]["workers"] or 1)
+    env.pop(backend.DETERMINISTIC_ENV, None)
+    os.environ.pop(backend.DETERMINISTIC_ENV, None)  # as the original, whatever the shell says
+    if params.get("deterministic") == "True":
+        env[backend.DETERMINISTIC_ENV] = "1"
+    gpus = devices.visible_gpus()  # the first GPU, as a worker would have one
+    env.update(devices.worker_env(gpus[0] if gpus else None, name))
+    os.environ.update(env)
+    return devices.current_device()
+
+
+def _values(spec, params: dict[str, str], suggested: dict[str, Any], data_dir: str | None):
+    """The trial's hyperparameter values, from its logged params, checked by building the trial
+    once (a plugin, its data or a range gone since: one line, before anything is written); and
+    a line for each name a plugin declares now that the original did not log."""
+    import keras
+
+    from rnnstudy.hyperparameters import HyperParameters
+    from rnnstudy.registry import default_registry
+    from rnnstudy.trial import build, declare_fit
+
+    logged = {k: _typed(v) for k, v in params.items()}
+    logged.update({k: v for k, v in suggested.items() if k in params})  # Optuna keeps their types
+    if str(logged.get("optimizer", "")).startswith("model.compile"):  # the model compiled itself
+        del logged["optimizer"]
+    hp = HyperParameters(fixed=logged)  # the other logged params (sizes, packages) are never declared
+    declare_fit(build(hp, default_registry(), data_dir), hp)
+    keras.backend.clear_session()
+    new = [
+        f"{k}: not logged by the original, {v!r} now (new in its plugin?)"
+        for k, v in hp.values.items()
+        if k not in params
+    ]
+    return dict(hp.values), new
+
+
+def _train(tracker, spec, values, original, number: int, invocation, data_dir, out) -> str:
+    """Train the rebuilt trial into a new run nested under the original's; return its id."""
+    from optuna.trial import FixedTrial
+
+    from rnnstudy.driver import Interrupted
+    from rnnstudy.messages import EpochEnded
+    from rnnstudy.registry import default_registry
+    from rnnstudy.schedule import POINT_TAG
+    from rnnstudy.trial import TrialFailed, TrialRunner
+
+    fixed = dataclasses.replace(
+        spec, search={}, points=None, fixed=values, sampler="grid", trials=None, repeats=1, pruner="none"
+    )
+    run_name = f"rerun of {original.data.tags.get('mlflow.runName', f'trial-{number:03d}')}"
+    description = (
+        f"trial {number} run again by `rnnstudy rerun` from {invocation.folder} of the study's parent "
+        f"run; the original run: {original.info.run_id}"
+    )
+    new_id = tracker.start_rerun(
+        original.info.experiment_id, original.info.run_id, number, run_name, description
+    )
+
+    def show(message) -> None:
+        if isinstance(message, EpochEnded) and spec.objective in message.logs:
+            value = message.logs[spec.objective]
+            print(
+                f"epoch {message.epoch}/{message.epochs}: {spec.objective} {value:.6g}", file=out, flush=True
+            )
+
+    runner = TrialRunner(
+        fixed,
+        default_registry(),
+        tracker,
+        original.info.experiment_id,
+        original.info.run_id,
+        data_dir,
+        send=show,
+    )
+    status = "FAILED"
+    try:
+        runner.train(FixedTrial({}, number=number), None, new_id)
+        status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise Interrupted(f"interrupted: the rerun's MLflow run {new_id} is marked KILLED") from None
+    except TrialFailed as exc:
+        raise RerunError(
+            f"the rerun of trial {number} failed: {exc}; its MLflow run {new_id} is marked FAILED"
+        ) from None
+    finally:
+        # the runner named the run as a trial of no point: the rerun's own name and the original's point
+        tags = {"mlflow.runName": run_name, POINT_TAG: original.data.tags.get(POINT_TAG, "")}
+        tracker.set_tags(new_id, tags, wait=False)
+        tracker.finish(new_id, status)
+    return new_id
+
+
+def _compared(rerun: dict[str, float], original: dict[str, float]) -> str:
+    """One line: whether the rerun's last metric values are the original's (timings aside)."""
+    names = sorted((set(rerun) | set(original)) - set(TIMINGS))
+    differ = [n for n in names if not _same(rerun.get(n), original.get(n))]
+    objective = f"objective {rerun.get('objective', math.nan):.6g} (the original's {original.get('objective', math.nan):.6g})"
+    if not differ:
+        return f"metrics: all {len(names)} the same as the original's (timings aside); {objective}"
+    shown = ", ".join(
+        f"{n} {rerun.get(n, math.nan):.6g} (original {original.get(n, math.nan):.6g})" for n in differ[:SHOWN]
+    )
+    more = f" and {len(differ) - SHOWN} more" if len(differ) > SHOWN else ""
+    return f"metrics: {len(differ)} of {len(names)} differ from the original's (timings aside): {shown}{more}; {objective}"
+
+
+def _same(a: float | None, b: float | None) -> bool:
+    return a == b or (a is not None and b is not None and math.isnan(a) and math.isnan(b))
+
+
+def _typed(text: str) -> Any:
+    """A logged param's value as Python wrote it (MLflow keeps text): 0.01, 32, True, "adam"."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError):
+        return text  # a bare word: a string
+
+
+def _ranges(numbers) -> str:
+    """Trial numbers as people read them: ``0–7`` or ``0–3, 5, 8–9``."""
+    ordered, parts = sorted(numbers), []
+    start = previous = ordered[0]
+    for n in [*ordered[1:], None]:
+        if n is not None and n == previous + 1:
+            previous = n
+            continue
+        parts.append(str(start) if start == previous else f"{start}–{previous}")
+        start = previous = n
+    return ", ".join(parts)
