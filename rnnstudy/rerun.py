@@ -258,6 +258,7 @@ def _train(tracker, spec, values, original, number: int, invocation, data_dir, o
         original.info.run_id,
         data_dir,
         send=show,
+        checkpoints=False,  # the study's checkpoints of this configuration are its own trials'
     )
     status = "FAILED"
     try:

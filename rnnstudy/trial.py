@@ -187,6 +187,7 @@ class TrialRunner:
         stopping: Callable[[], bool] | None = None,
         checkpoint_root: str | None = None,
         keep_models: bool = False,
+        checkpoints: bool = True,
     ) -> None:
         self.study = study
         self.registry = registry
@@ -198,6 +199,7 @@ class TrialRunner:
         self.stopping = stopping or (lambda: False)  # Ctrl-C or SIGTERM came: stop at the next epoch
         self.checkpoint_root = checkpoint_root  # a folder's URI (--checkpoint-dir); None: MLflow's store
         self.keep_models = keep_models  # --keep-models: a complete trial's model is logged
+        self.checkpoints = checkpoints  # False: neither save nor take up the study's checkpoints
 
     def start(self, trial) -> str:
         """Open the trial's MLflow run, a child of the study's parent run; return its id."""
@@ -329,7 +331,7 @@ class TrialRunner:
     def _checkpoints(self, built: Built, hp: HyperParameters) -> checkpoint.Checkpoints | None:
         """This trial's checkpoints; None for a model they cannot continue (not Keras, or a fit
         hook that does not take ``initial_epoch``)."""
-        if not (isinstance(built.model, keras.Model) and built.hypermodel.resumable):
+        if not (self.checkpoints and isinstance(built.model, keras.Model) and built.hypermodel.resumable):
             return None
         root = self.checkpoint_root or self.tracker.checkpoint_root(self.experiment_id)
         uri = f"{root}/{checkpoint.key(self.study.name, hp.values)}"
