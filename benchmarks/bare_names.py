@@ -131,6 +131,7 @@ def main():
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--train-samples", type=int, default=0, help="0: the whole training split")
+    parser.add_argument("--curve", action="store_true", help="also print validation accuracy per epoch")
     args = parser.parse_args()
 
     by_language = load_names(args.data, args.data_dir, args.keep_duplicates)
@@ -168,6 +169,8 @@ def main():
         )
         seconds = time.perf_counter() - start
         _, test_accuracy = model.evaluate(*test, verbose=0)
+        if args.curve:
+            print("  val acc by epoch: " + " ".join(f"{v:.4f}" for v in history.history["val_accuracy"]))
         val_scores.append(history.history["val_accuracy"][-1])
         test_scores.append(test_accuracy)
         print(
