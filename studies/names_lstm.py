@@ -39,16 +39,18 @@ study = Study(
 
 
 def report(frame: pd.DataFrame) -> pd.DataFrame:
-    """The report's grid: LSTM layers down, hidden size across, validation and test accuracy."""
+    """The report's grid: LSTM layers down, hidden size across, validation and test accuracy
+    (the mean over the seeds of each cell, and how many seeds)."""
     if frame.empty:
         return frame
+    means = frame.groupby(["layers", "units"]).agg(
+        val=("val_accuracy", "mean"), test=("test_accuracy", "mean"), n=("test_accuracy", "size")
+    )
     cells = pd.DataFrame(
         {
-            "LSTM layers": [f"LSTM layers = {n}" for n in frame["layers"]],
-            "hidden": [f"hidden = {u}" for u in frame["units"]],
-            "accuracy": [
-                f"val {v:.3f} / test {t:.3f}" for v, t in zip(frame["val_accuracy"], frame["test_accuracy"])
-            ],
+            "LSTM layers": [f"LSTM layers = {n}" for n, _ in means.index],
+            "hidden": [f"hidden = {u}" for _, u in means.index],
+            "accuracy": [f"val {v:.3f} / test {t:.3f} (n={k})" for v, t, k in means.itertuples(index=False)],
         }
     )
     return cells.pivot(index="LSTM layers", columns="hidden", values="accuracy")
