@@ -76,7 +76,9 @@ def significant_crossover(frame: pd.DataFrame) -> tuple[int | None, dict[int, fl
     for size, cell in frame.groupby("train_samples"):
         # the report's frame has a "point" column of its own (the run's configuration label)
         scores = cell.drop(columns=["point", "value"], errors="ignore")
-        scores = scores.rename(columns={"embedding": "point", "test_accuracy": "value"})[["point", "seed", "value"]]
+        scores = scores.rename(columns={"embedding": "point", "test_accuracy": "value"})[
+            ["point", "seed", "value"]
+        ]
         if set(scores["point"]) != set(SOURCES) or scores.groupby("point")["seed"].nunique().min() < 2:
             continue
         result = compare(scores, lower_is_better=False)

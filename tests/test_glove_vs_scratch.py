@@ -72,7 +72,9 @@ def test_the_crossover_that_counts_is_where_scratch_is_significantly_better():
     assert pvalues[500] < 0.05 and pvalues[100] > 0.05
     # as rnnstudy's report hands it over: with the runs' own "point" label beside "embedding"
     frame = made_up_frame()
-    frame["point"] = "train_samples=" + frame["train_samples"].astype(str) + " embedding=" + frame["embedding"]
+    frame["point"] = (
+        "train_samples=" + frame["train_samples"].astype(str) + " embedding=" + frame["embedding"]
+    )
     assert study_module().significant_crossover(frame) == (found, pvalues)
 
 
