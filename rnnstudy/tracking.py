@@ -109,17 +109,9 @@ class Tracker:
         run_name: str,
         description: str,
     ) -> str:
-        run = self.client.create_run(
-            experiment_id,
-            run_name=run_name,
-            tags={
-                "mlflow.parentRunId": parent_id,
-                STUDY_TAG: study_name,
-                TRIAL_TAG: str(number),
-                "mlflow.note.content": description,
-            },
+        return self._child_run(
+            experiment_id, parent_id, run_name, description, {STUDY_TAG: study_name, TRIAL_TAG: str(number)}
         )
-        return run.info.run_id
 
     def start_rerun(
         self, experiment_id: str, original_id: str, number: int, run_name: str, description: str
@@ -129,17 +121,20 @@ class Tracker:
         It has neither the study's nor the trial's tag: what selects a study's parent run and
         its trial runs (rnnstudy.report) does not see it, so a rerun is never another trial.
         """
-        run = self.client.create_run(
+        return self._child_run(
             experiment_id,
-            run_name=run_name,
-            tags={
-                "mlflow.parentRunId": original_id,
-                RERUN_TAG: original_id,
-                RERUN_TRIAL_TAG: str(number),
-                "mlflow.note.content": description,
-            },
+            original_id,
+            run_name,
+            description,
+            {RERUN_TAG: original_id, RERUN_TRIAL_TAG: str(number)},
         )
-        return run.info.run_id
+
+    def _child_run(
+        self, experiment_id: str, parent_id: str, run_name: str, description: str, tags: dict
+    ) -> str:
+        """A new run nested under ``parent_id``, with its description and ``tags``."""
+        tags = {"mlflow.parentRunId": parent_id, **tags, "mlflow.note.content": description}
+        return self.client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
 
     def open_trial_runs(self, experiment_id: str, parent_id: str, number: int) -> list[str]:
         """The ids of a trial's runs still RUNNING (its worker died, maybe before it noted the id)."""
