@@ -525,8 +525,9 @@ def seed_means(table: pd.DataFrame) -> pd.DataFrame:
         return table
     groups = table.groupby(level=list(range(table.index.nlevels)), sort=False)
     numbers = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
-    others = [c for c in table.columns if c not in numbers]  # words a model's seeds share
-    means = groups[numbers].mean().join(groups[others].first())[list(table.columns)]
+    varying = [c for c in numbers if (groups[c].nunique() > 1).any()]
+    shared = [c for c in table.columns if c not in varying]  # a model's size, its name: as they are
+    means = groups[varying].mean().join(groups[shared].first())[list(table.columns)]
     return means.assign(seeds=groups.size())
 
 

@@ -272,7 +272,11 @@ def test_a_seed_table_with_a_row_per_trial_shows_each_models_mean_over_its_seeds
     from rnnstudy.report import seed_means
 
     per_trial = pd.DataFrame(
-        {"Accuracy (%)": [40.0, 44.0, 50.0, 52.0, 54.0], "Cell": ["rnn", "rnn", "gru", "gru", "gru"]},
+        {
+            "Accuracy (%)": [40.0, 44.0, 50.0, 52.0, 54.0],
+            "Cell": ["rnn", "rnn", "gru", "gru", "gru"],
+            "Parameter Count": [48573, 48573, 114749, 114749, 114749],
+        },
         index=pd.Index(["RNN-10", "RNN-10", "GRU-10", "GRU-10", "GRU-10"], name="Model"),
     )
     table = seed_means(per_trial)
@@ -280,6 +284,7 @@ def test_a_seed_table_with_a_row_per_trial_shows_each_models_mean_over_its_seeds
     assert list(table.index) == ["RNN-10", "GRU-10"]  # the study file's order
     assert table["Accuracy (%)"].tolist() == [42.0, 52.0]
     assert table["Cell"].tolist() == ["rnn", "gru"] and table["seeds"].tolist() == [2, 3]
+    assert table["Parameter Count"].tolist() == [48573, 114749] and table["Parameter Count"].dtype == "int64"
     assert seed_means(per_trial.iloc[[0, 2]]) is not None and "seeds" not in seed_means(
         per_trial.iloc[[0, 2]]
     )
