@@ -278,9 +278,10 @@ def _rows(
         for point, row in summary.iterrows()
     ]
     first = _Note(
-        "Δ = point − best, paired on the seeds both have; p = paired t-test against the best, Holm-corrected",
-        "$\\Delta$ = point $-$ best, paired on the seeds both have; "
-        "$p$ = paired $t$-test against the best, Holm-corrected",
+        "Δ = point − best, paired on the seeds both have, with its interval (not adjusted for "
+        "the comparisons); p = paired t-test against the best, Holm-corrected (it decides)",
+        "$\\Delta$ = point $-$ best, paired on the seeds both have, with its interval (not adjusted "
+        "for the comparisons); $p$ = paired $t$-test against the best, Holm-corrected (it decides)",
     )
     level = float(alpha if alpha is not None else summary.attrs.get("alpha", ALPHA))
     return names, cells, _notes(cells, level, first)
@@ -298,6 +299,10 @@ def _grid(
     summary: pd.DataFrame, rows: str, columns: str, metric: str, alpha: float | None
 ) -> tuple[list, list[tuple[Any, list[_Cell | None]]], list[_Note]]:
     _checked(summary, [*NEEDED, rows, columns])
+    # a point without the value (the NumPy RNN has no input_encoding) gets a "–" row or column
+    summary = summary.assign(
+        **{c: summary[c].astype(object).where(summary[c].notna(), "–") for c in (rows, columns)}
+    )
     if summary.duplicated([rows, columns]).any():
         raise ExportError(
             f"more than one point per {rows} and {columns}: a pivot needs one per cell;"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import io
 import logging
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -262,6 +263,15 @@ def _lower_is_better(summary) -> bool:
     return bool(lower)
 
 
+def _range(metric: str) -> tuple[float, float]:
+    """The values a metric can take, so that a band of few seeds stays inside them."""
+    if "accuracy" in metric:
+        return 0.0, 1.0
+    if metric.endswith("perplexity"):
+        return 1.0, math.inf
+    return (0.0, math.inf) if metric.endswith("loss") else (-math.inf, math.inf)
+
+
 def mean_curves(
     histories_by_point: dict, metric, path: Path, title: str = "", confidence: float = 0.95
 ) -> None:
@@ -288,10 +298,13 @@ def mean_curves_figure(histories_by_point: dict, metric, title: str = "", confid
     metrics = [metric] if isinstance(metric, str) else list(metric)
     logged = [m for m in metrics if any(m in h for hs in histories_by_point.values() for h in hs)]
     metrics = logged or metrics[:1]
-    columns = min(max(len(histories_by_point), 1), 4)
+    width = 6.0 * len(metrics)
+    longest = max((len(f"{label} (10 seeds)") for label in histories_by_point), default=1)
+    # as many legend columns as the figure's width holds (about 15 small characters an inch)
+    columns = max(1, min(len(histories_by_point), 4, int(width * 15 // (longest + 5))))
     legend_rows = -(-len(histories_by_point) // columns)
     height = 4.2 + 0.24 * legend_rows
-    fig = ShownFigure(figsize=(6.0 * len(metrics), height))
+    fig = ShownFigure(figsize=(width, height))
     axes = fig.subplots(1, len(metrics), squeeze=False)
     many = len(histories_by_point) > 10
     colours = matplotlib.colormaps["viridis" if many else "tab10"]
@@ -306,6 +319,7 @@ def mean_curves_figure(histories_by_point: dict, metric, title: str = "", confid
             sem = (values.std(axis=1, ddof=1) / np.sqrt(n)).to_numpy(dtype=float)
             with np.errstate(invalid="ignore", divide="ignore"):
                 low, high = stats.t.interval(confidence, df=np.maximum(n - 1, 1), loc=mean, scale=sem)
+            low, high = np.clip(low, *_range(name)), np.clip(high, *_range(name))
             band = (n >= 2) & np.isfinite(low) & np.isfinite(high)
             colour = colours(k / max(len(histories_by_point) - 1, 1)) if many else colours(k % 10)
             epochs = values.index.to_numpy()

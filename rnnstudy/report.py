@@ -318,6 +318,8 @@ def build(
     last = options.last if options.last is not None else (facts.window if facts.window > 1 else DEFAULT_LAST)
     if last < 1:
         raise ReportError(f"--last {last} must be >= 1")
+    if options.last is None and history:  # trials shorter than the window: the window is theirs
+        last = min(last, max(len(h) for h in history.values()))
     logged = sorted({m for h in history.values() for m in h})
     if options.metric and history and metric not in logged:
         raise ReportError(f"--metric {metric!r} was not logged every epoch; logged: {', '.join(logged)}")
@@ -352,7 +354,9 @@ def build(
             result = facts.report(completed(frame))
         except Exception as exc:  # the study file's own code: say so, keep the rest of the report
             result = f"the study file's report(frame) failed: {type(exc).__name__}: {exc}"
-        extra = _formatted(result).to_string() if isinstance(result, pd.DataFrame) else str(result)
+        extra = (
+            _formatted(seed_means(result)).to_string() if isinstance(result, pd.DataFrame) else str(result)
+        )
     title = (
         f"{facts.name}: {len(shown)} finished trial(s); {metric} at the last epoch, its best, "
         f"and its mean and spread (max - min) over the last {last} epochs"
@@ -432,7 +436,7 @@ def _points_shown(points: pd.DataFrame) -> pd.DataFrame:
         f"{m:.4f} ± {h:.4f}" if pd.notna(h) else f"{m:.4f}" for m, h in zip(points["mean"], half)
     ]
     shown["std"] = [_cell("std", v) for v in points["std"]]
-    shown["diff to best [95% CI]"] = [
+    shown["diff to best [95% CI, unadjusted]"] = [
         "" if verdict == "best" or pd.isna(d) else f"{d:+.4f} [{lo:+.4f}, {hi:+.4f}]"
         for d, lo, hi, verdict in zip(
             points["diff"], points["diff_low"], points["diff_high"], points["verdict"]
@@ -440,7 +444,9 @@ def _points_shown(points: pd.DataFrame) -> pd.DataFrame:
     ]
     shown["p (t, Holm)"] = [_p(v) for v in points["p"]]
     shown["p (Wilcoxon, Holm)"] = [_p(v) for v in points["p_wilcoxon"]]
-    shown["verdict"] = points["verdict"]
+    # a "tie" that no test backs (no two seeds in common with the best) says so
+    untested = (points["verdict"] == "tie") & points["p"].isna()
+    shown["verdict"] = points["verdict"].where(~untested, "untested")
     headers = _headers("", 0)
     for column in [c for c in COST_COLUMNS if c in points]:
         shown[headers.get(column, column)] = [_cell(column, v) for v in points[column]]
@@ -509,6 +515,20 @@ def pivot(
     grid.loc["mean"] = means
     grid.index.name, grid.columns.name = None, f"{row} \\ {column}"
     return grid
+
+
+def seed_means(table: pd.DataFrame) -> pd.DataFrame:
+    """A study file's table with one row per trial, as the seed reports have one per model: the
+    rows that share a label (a model's seeds) become their mean, with their count in a "seeds"
+    column. A table whose labels are all different is returned as it is."""
+    if not table.index.has_duplicates:
+        return table
+    groups = table.groupby(level=list(range(table.index.nlevels)), sort=False)
+    numbers = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])]
+    varying = [c for c in numbers if (groups[c].nunique() > 1).any()]
+    shared = [c for c in table.columns if c not in varying]  # a model's size, its name: as they are
+    means = groups[varying].mean().join(groups[shared].first())[list(table.columns)]
+    return means.assign(seeds=groups.size())
 
 
 def per_model(

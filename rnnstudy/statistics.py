@@ -618,23 +618,28 @@ def _verdict(
             else "run every point with more seeds (e.g. --repeats 5) to verify it"
         )
         return f"{head}; ranking unverified ({why}, so no difference can be tested); {how}"
-    ties = rest[rest["verdict"] == "tie"]
+    untested = rest[(rest["verdict"] == "tie") & rest["p"].isna()]
+    ties = rest[(rest["verdict"] == "tie") & rest["p"].notna()]
     worse = rest[rest["verdict"] == "worse"]
     at = f"α={alpha:.2g}"
     parts = [head]
+    others = "other tested points" if len(untested) else "others"
+    if len(untested):
+        parts.append(
+            "untested (fewer than two seeds in common with it): " + ", ".join(map(str, untested.index))
+        )
     if len(ties):
         named = [f"{p} ({_p(r['p'])})" for p, r in ties.head(NAMED_TIES).iterrows()]
         if len(ties) > NAMED_TIES:
             named.append(f"and {len(ties) - NAMED_TIES} more")
         parts.append(f"not distinguishable from it at {at}: " + ", ".join(named))
-        if worse.empty:
-            parts.append("no other point is worse")
-        elif len(worse) <= NAMED_WORSE:
-            parts.append("worse: " + ", ".join(f"{p} ({_p(r['p'])})" for p, r in worse.iterrows()))
-        else:
-            parts.append("all others worse")
-    else:
-        parts.append(f"all {_count(len(worse), 'other')} worse at {at}")
+    named_worse = "worse: " + ", ".join(f"{p} ({_p(r['p'])})" for p, r in worse.iterrows())
+    if len(ties) and worse.empty:
+        parts.append("no other point is worse")
+    elif len(ties) or (len(untested) and len(worse) <= NAMED_WORSE):
+        parts.append(named_worse if len(worse) <= NAMED_WORSE else f"all {others} worse")
+    elif len(worse):
+        parts.append(f"all {_count(len(worse), others.removesuffix('s'))} worse at {at}")
     disagree = table[table["disagree"]]
     if len(disagree):
         parts.append(
@@ -657,7 +662,8 @@ def _legend(nonzero: np.ndarray, alpha: float, tested: int, family: str, points:
     )
     text += (
         f"; p = paired t-test against the best on the seeds both have, Holm-corrected over "
-        f"{over}; it decides (worse when p < {alpha:g})"
+        f"{over}; it decides (worse when p < {alpha:g}); the interval of the difference is not "
+        "adjusted, so one that excludes 0 can sit beside a tie"
     )
     if not _wilcoxon_can_reject(nonzero, alpha, tested).any():
         k = math.ceil(math.log2(2 * tested / alpha) + 1e-9)

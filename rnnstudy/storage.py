@@ -9,7 +9,6 @@ printed or logged. SQLite works for one process only: it locks under concurrency
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import random
@@ -17,6 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from rnnstudy import filelock
 from rnnstudy.errors import StorageError
 from rnnstudy.tracking import STORE
 from rnnstudy.urls import redact
@@ -95,8 +95,7 @@ def study_lock(url: str, storage, study_name: str) -> Iterator[None]:
         path = Path(engine.url.database or "rnnstudy-memory")
     else:
         path = _journal_path(url)
-    with open(f"{path}.rnnstudy-lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released by the kernel when the holder dies
+    with filelock.held(f"{path}.rnnstudy-lock"):
         yield
 
 

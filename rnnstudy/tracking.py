@@ -14,7 +14,6 @@ up to a second per run.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import tempfile
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from rnnstudy import filelock
 from rnnstudy.errors import StorageError
 from rnnstudy.urls import redact
 
@@ -62,8 +62,7 @@ class Tracker:
         database = Path(self.uri.removeprefix("sqlite:///"))
         database.parent.mkdir(parents=True, exist_ok=True)
         # the client creates a new database's tables: one process at a time, or they race
-        with open(f"{database}.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the holder exits, however it exits
+        with filelock.held(f"{database}.lock"):
             self.client = MlflowClient(tracking_uri=self.uri)
 
     def check(self) -> None:

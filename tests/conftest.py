@@ -501,12 +501,17 @@ class MlflowServer:
         self.url, self.store, self.artifacts, self.log = url, store, artifacts, log
 
 
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (the probe that found it is closed)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture
 def mlflow_server(tmp_path):
     """A real `mlflow server` on 127.0.0.1 (a free port, SQLite store, proxied artifacts)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     server = MlflowServer(
         f"http://127.0.0.1:{port}",
         tmp_path / "server" / "mlflow.db",

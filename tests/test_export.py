@@ -118,3 +118,15 @@ def test_a_real_comparison_with_its_parameters():
     assert "| **90** | **40** |" in text and "± = 99 % CI" in text  # alpha from the frame
     row = [line for line in export.pivot_latex(table, "c1", "c2").splitlines() if line.startswith("90 & ")]
     assert row and row[0].endswith("& \\textbf{0.598 $\\pm$ 0.007} \\\\")  # c2=40: the last column
+
+
+def test_a_point_without_a_value_gets_a_dash_row_not_a_nan_column():
+    """Seed 001's pivot model × input_encoding: the NumPy RNN has no input_encoding."""
+    table = (
+        summary().iloc[:3].assign(model=["rnn", "rnn", "numpy"], encoding=["one_hot", "embedding", math.nan])
+    )
+    rows = export.pivot_markdown(table, "model", "encoding", metric="val_accuracy").splitlines()
+
+    assert rows[0] == "| model \\\\ encoding | embedding | one_hot | – |"
+    assert rows[2] == "| numpy | – | – | 0.501 ± 0.003 |"
+    assert rows[3] == "| rnn | 0.557 ± 0.005† | **0.559 ± 0.004** | – |"

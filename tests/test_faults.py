@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import time
 
 import pytest
+from conftest import free_port
 
 from rnnstudy.optuna_internals import enqueued_point
 
@@ -39,12 +39,6 @@ def just_started(project, name: str, storage_url: str | None = None):
 def run_of(project, name: str, number: int, tracking_uri: str | None = None):
     [run] = [r for r in project.runs(name, tracking_uri) if r.data.tags.get("rnnstudy.trial") == str(number)]
     return run
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]  # nothing listens once the probe is closed
 
 
 # --- kill -9 -----------------------------------------------------------------------------
@@ -290,7 +284,7 @@ def test_unreachable_storage_or_tracking_server_is_one_line_naming_the_url(proje
     monkeypatch.syspath_prepend(str(project.site))
     monkeypatch.setattr(registry, "_default", None)  # find the scripted plugins' entry points
     study_file = project.write_study("unreachable", search={"score": [0.1]})
-    port = closed_port()
+    port = free_port()
     cases = {
         "--storage": f"postgresql://bob:hunter2@127.0.0.1:{port}/optuna",
         "--tracking-uri": f"http://bob:hunter2@127.0.0.1:{port}",

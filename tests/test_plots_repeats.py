@@ -70,3 +70,33 @@ def test_mean_curves_band_per_epoch(tmp_path):
     single = tmp_path / "single.png"
     plots.mean_curves(histories, "val_accuracy", single)
     assert _png(single).shape[1] < width
+
+
+def test_two_seeds_far_apart_keep_the_accuracy_band_inside_0_and_1():
+    """With two seeds the 95 % band is ±12.7 standard errors: it was drawn from -0.25 to 1.45."""
+    epochs = pd.Index([1, 2, 3], name="epoch")
+    seeds = [
+        pd.DataFrame({"val_accuracy": v, "val_loss": loss}, index=epochs)
+        for v, loss in (([0.2, 0.5, 0.6], [2.0, 1.2, 0.9]), ([0.6, 0.7, 0.9], [0.5, 0.4, 0.3]))
+    ]
+    figure = plots.mean_curves_figure({"c=1": seeds}, ["val_accuracy", "val_loss"])
+
+    for ax, (low, high) in zip(figure.axes, [(0.0, 1.0), (0.0, np.inf)]):
+        band = ax.collections[0].get_paths()[0].vertices[:, 1]
+        assert band.min() >= low and band.max() <= high
+        assert band.min() == low  # the interval did reach past the bound: it was clipped, not dropped
+
+
+def test_long_point_labels_get_fewer_legend_columns_so_none_is_cut():
+    epochs = pd.Index([1, 2], name="epoch")
+    run = pd.DataFrame({"val_accuracy": [0.5, 0.6]}, index=epochs)
+    short = plots.mean_curves_figure({f"c={k}": [run, run] for k in range(4)}, "val_accuracy")
+    long = plots.mean_curves_figure(
+        {f"train_samples={n} embedding={e}": [run, run] for n in (100, 1000) for e in ("scratch", "glove")},
+        "val_accuracy",
+    )
+    for figure in (short, long):
+        figure.canvas.draw()
+        legend, page = figure.legends[0].get_window_extent(), figure.bbox
+        assert page.x0 <= legend.x0 and legend.x1 <= page.x1  # no entry cut at the edges
+    assert short.legends[0]._ncols == 4 and long.legends[0]._ncols < 4

@@ -265,3 +265,50 @@ def test_the_study_files_hook_gets_only_finished_trials():
     build(frame, {}, facts, _options())
 
     assert seen[0]["trial"].tolist() == [0] and seen[0].index.tolist() == [0]
+
+
+def test_a_seed_table_with_a_row_per_trial_shows_each_models_mean_over_its_seeds():
+    """The seed reports have one row per model; a study file's table has one per trial."""
+    from rnnstudy.report import seed_means
+
+    per_trial = pd.DataFrame(
+        {
+            "Accuracy (%)": [40.0, 44.0, 50.0, 52.0, 54.0],
+            "Cell": ["rnn", "rnn", "gru", "gru", "gru"],
+            "Parameter Count": [48573, 48573, 114749, 114749, 114749],
+        },
+        index=pd.Index(["RNN-10", "RNN-10", "GRU-10", "GRU-10", "GRU-10"], name="Model"),
+    )
+    table = seed_means(per_trial)
+
+    assert list(table.index) == ["RNN-10", "GRU-10"]  # the study file's order
+    assert table["Accuracy (%)"].tolist() == [42.0, 52.0]
+    assert table["Cell"].tolist() == ["rnn", "gru"] and table["seeds"].tolist() == [2, 3]
+    assert table["Parameter Count"].tolist() == [48573, 114749] and table["Parameter Count"].dtype == "int64"
+    assert seed_means(per_trial.iloc[[0, 2]]) is not None and "seeds" not in seed_means(
+        per_trial.iloc[[0, 2]]
+    )
+
+
+def test_points_with_no_seed_in_common_with_the_best_are_untested_not_tied():
+    frame = pd.DataFrame(
+        {
+            "trial": range(5),
+            "state": ["COMPLETE"] * 5,
+            "cell": ["gru", "gru", "lstm", "lstm", "rnn"],
+            "seed": [0, 1, 0, 1, 2],
+            "objective": [0.50, 0.52, 0.40, 0.41, 0.45],
+        }
+    )
+    history = {
+        t: pd.DataFrame({"val_accuracy": [0.3, v]}, index=[1, 2]) for t, v in enumerate(frame.objective)
+    }
+    report = build(frame, history, StudyFacts("t", ["cell", "seed"], objective="val_accuracy"), _options())
+
+    verdicts = report.points.set_index("cell")["verdict"]
+    assert verdicts["rnn"] == "tie"  # statistics' word: nothing tested it, nothing made it worse
+    rows = {line.split()[0]: line.split() for line in report.text().splitlines() if line.startswith("cell=")}
+    assert rows["cell=rnn"][-1] == "untested" and rows["cell=lstm"][-1] == "worse"
+    assert "untested (fewer than two seeds in common with it): cell=rnn" in report.text()
+    assert "worse: cell=lstm" in report.comparison.verdict
+    assert "mean_last2" in report.headers.values()  # two epochs logged: the window is two, not 5

@@ -17,6 +17,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 
 from rnnstudy import servers
 
@@ -124,9 +125,7 @@ def test_serve_passes_on_the_servers_exit_code_and_ends_what_it_left(tmp_path):
 
 
 def test_serve_wsgi_stops_in_the_middle_of_a_request_and_frees_the_port(tmp_path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = _python(
         f"""
         import sys, time

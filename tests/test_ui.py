@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import free_port
 
 from rnnstudy.cli import cli
 
@@ -38,13 +39,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-
-
-def _free_port() -> int:
-    """A port nothing listens on (the probe that found it is closed)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:
@@ -110,7 +104,7 @@ def _browser_or_skip():
 @pytest.mark.slow  # the MLflow UI in Chromium: about 20 s
 def test_mlflow_ui_shows_the_study_and_its_trial_runs(tiny_study, tmp_path):
     sync_playwright = _browser_or_skip()
-    port = _free_port()
+    port = free_port()
     server = Server(
         ["ui", "--tracking-uri", tiny_study.tracking_uri, "--port", str(port)], tmp_path / "ui.log"
     )
@@ -149,7 +143,7 @@ def test_mlflow_ui_shows_the_study_and_its_trial_runs(tiny_study, tmp_path):
 
 
 def test_optuna_dashboard_serves_the_study(tiny_study, tmp_path):
-    port = _free_port()
+    port = free_port()
     server = Server(
         ["dashboard", "--storage", tiny_study.storage, "--port", str(port)], tmp_path / "dash.log"
     )
@@ -246,7 +240,7 @@ def _port_is_free(port: int) -> bool:
 )
 def test_a_stopped_server_leaves_nothing_running_and_frees_its_port(command, stop, tmp_path):
     args, health = SERVERS[command]
-    port = _free_port()
+    port = free_port()
     server = Server([a.format(tmp=tmp_path) for a in args] + ["--port", str(port)], tmp_path / "log")
     groups: set[int] = set()
     try:
