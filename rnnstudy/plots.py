@@ -172,6 +172,8 @@ def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> No
     """
     import numpy as np
 
+    from rnnstudy.statistics import shown_verdicts
+
     alpha = summary.attrs.get("alpha", 0.05)
     table = _best_first(summary)
     k = len(table)
@@ -179,10 +181,7 @@ def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> No
     width = 8.0 + 0.02 * max((len(str(p)) for p in table.index), default=0)
     fig, ax = plt.subplots(figsize=(width, height))
     y = np.arange(k)[::-1]  # the first row at the top
-    kinds = [
-        "untested" if v == "tie" and not np.isfinite(p) else v
-        for v, p in zip(table["verdict"], table.get("p", np.full(k, np.nan)))
-    ]
+    kinds = list(shown_verdicts(table))
     shown = {}
     for kind in ("worse", "untested", "tie", "best"):  # the best drawn last, on top
         rows = np.array([x == kind for x in kinds], dtype=bool)

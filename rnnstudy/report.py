@@ -423,7 +423,7 @@ def _points_shown(points: pd.DataFrame) -> pd.DataFrame:
     """The points' table for people: the searched values, n, mean ± CI half-width, the
     difference to the best with its interval, the Holm-corrected p-values, the verdict, then
     the points' mean size, training time and test accuracy."""
-    from rnnstudy.statistics import COLUMNS, format_p
+    from rnnstudy.statistics import COLUMNS, format_p, shown_verdicts
 
     def _p(value) -> str:
         return "" if pd.isna(value) else format_p(value)
@@ -444,9 +444,7 @@ def _points_shown(points: pd.DataFrame) -> pd.DataFrame:
     ]
     shown["p (t, Holm)"] = [_p(v) for v in points["p"]]
     shown["p (Wilcoxon, Holm)"] = [_p(v) for v in points["p_wilcoxon"]]
-    # a "tie" that no test backs (no two seeds in common with the best) says so
-    untested = (points["verdict"] == "tie") & points["p"].isna()
-    shown["verdict"] = points["verdict"].where(~untested, "untested")
+    shown["verdict"] = shown_verdicts(points)
     headers = _headers("", 0)
     for column in [c for c in COST_COLUMNS if c in points]:
         shown[headers.get(column, column)] = [_cell(column, v) for v in points[column]]

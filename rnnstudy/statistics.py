@@ -618,8 +618,8 @@ def _verdict(
             else "run every point with more seeds (e.g. --repeats 5) to verify it"
         )
         return f"{head}; ranking unverified ({why}, so no difference can be tested); {how}"
-    untested = rest[(rest["verdict"] == "tie") & rest["p"].isna()]
-    ties = rest[(rest["verdict"] == "tie") & rest["p"].notna()]
+    shown = shown_verdicts(rest)
+    untested, ties = rest[shown == "untested"], rest[shown == "tie"]
     worse = rest[rest["verdict"] == "worse"]
     at = f"α={alpha:.2g}"
     parts = [head]
@@ -923,6 +923,13 @@ def mean_pm(mean: float, low: float, high: float, places: int | None = None, pm:
     if places is None:
         places = decimals(half)
     return f"{mean:.{places}f}{pm}{half:.{places}f}"
+
+
+def shown_verdicts(table: pd.DataFrame) -> pd.Series:
+    """The verdicts as people read them: a "tie" that no test backs (fewer than two seeds in
+    common with the best, so no p) is "untested"."""
+    p = table["p"] if "p" in table else pd.Series(np.nan, index=table.index)
+    return table["verdict"].where(~((table["verdict"] == "tie") & p.isna()), "untested")
 
 
 def format_p(p: float) -> str:
