@@ -98,12 +98,13 @@ def time_steps(
     A first step of each is run and timed apart: it traces the step function, which each
     trial pays once (``warmup_s``). The later steps' median is the step time: on shared cores
     one slow step is noise. Each step returns its logs as Python numbers, so a GPU has
-    finished the step when the clock stops. Keras only, any backend.
+    finished the step when the clock stops. A Keras model on any backend, or a model that is not
+    Keras and has the same two methods (rnnstudy.plugins.HyperModel).
 
     The model is trained by this: time a throwaway one (the dry run's).
 
     Args:
-        model: a compiled ``keras.Model`` (anything with ``train_on_batch``/``test_on_batch``).
+        model: a compiled ``keras.Model``, or anything with ``train_on_batch``/``test_on_batch``.
         x, y: the training data (arrays, or lists/dicts of them); the first batch is used.
         batch_size: the trial's batch size.
         steps: the timed steps after the first, of each kind.
@@ -358,8 +359,9 @@ class Timer:
 
     The driver hands it every model it builds (:meth:`add`). Models that are the same
     computation (layers, shapes, batch size, optimizer, dtype policy; their names, seeds and
-    learning rates aside) are timed once, with :func:`time_steps`. A model that is not Keras,
-    or whose steps fail, cannot be timed: ``untimed`` says why, and there is no estimate.
+    learning rates aside) are timed once, with :func:`time_steps`. A model without Keras'
+    ``train_on_batch`` and ``test_on_batch``, or whose steps fail, cannot be timed: ``untimed``
+    says why, and there is no estimate.
     """
 
     def __init__(self, steps: int = TIMED_STEPS, *, clock: Callable[[], float] = time.perf_counter) -> None:
@@ -387,8 +389,11 @@ class Timer:
             self.epochs = int(values["epochs"])
         if self.untimed:
             return
-        if not callable(getattr(model, "train_on_batch", None)):
-            self.untimed = f"model {_plugin_name(built)!r} is not Keras: its training steps cannot be timed"
+        if not all(callable(getattr(model, step, None)) for step in ("train_on_batch", "test_on_batch")):
+            self.untimed = (
+                f"model {_plugin_name(built)!r} is not Keras and has no train_on_batch and test_on_batch: "
+                "its training steps cannot be timed"
+            )
             return
         batch = int(values["batch_size"])
         key = signature(model, data, batch, getattr(built, "precision", ""))

@@ -52,7 +52,9 @@ class HyperModel(Protocol):
       train the model; or Keras Tuner's ``fit(hp, model, *args, **kwargs)``, called as its
       tuner calls it (``x, y`` positional, no ``batch_size``: the hook may pick its own). A
       model that is not Keras must have it, call ``callbacks``' ``on_epoch_end`` and honour
-      ``model.stop_training``; it also offers ``evaluate``, ``predict`` and ``count_params``.
+      ``model.stop_training``; it also offers ``evaluate``, ``predict`` and ``count_params``,
+      and, for the time estimate before a study starts, may offer Keras' ``train_on_batch(x, y)``
+      and ``test_on_batch(x, y)`` (one step each; without them the estimate is "unknown").
       Without a hook, ``model.fit`` is called with the same arguments. A trial resumed from
       a checkpoint (rnnstudy.checkpoint) also passes ``initial_epoch``, which the hook hands on
       to ``model.fit``: a hook that names its arguments and not that one is never resumed.

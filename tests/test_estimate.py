@@ -378,5 +378,30 @@ def test_the_dry_run_of_a_model_that_is_not_keras_says_why_there_is_no_estimate(
     study = Study(dataset="tiny_images", model="scripted", search={"quality": [0.2, 0.8]})
     timer = estimate.Timer(steps=1)
     validate(study, default_registry(), None, io.StringIO(), timer=timer)
-    assert timer.untimed == "model 'scripted' is not Keras: its training steps cannot be timed"
+    assert timer.untimed == (
+        "model 'scripted' is not Keras and has no train_on_batch and test_on_batch: "
+        "its training steps cannot be timed"
+    )
     assert estimate.unknown(timer.untimed).startswith("estimated time: unknown (model 'scripted'")
+
+
+def test_a_model_that_is_not_keras_is_timed_by_its_own_train_on_batch(tmp_path):
+    """The NumPy RNN (seed 001's slowest model) has Keras' two step methods: its study gets an
+    estimate, and the timed steps trained the dry run's network with the trial's optimizer."""
+    import io
+
+    from rnnstudy import Study
+    from rnnstudy.driver import validate
+    from rnnstudy.registry import default_registry
+
+    (tmp_path / "tiny.txt").write_text("abcdefgh" * 50)
+    fixed = {"corpus": "tiny", "sequence_length": 4, "epochs": 2, "batch_size": 8, "optimizer": "sgd"}
+    study = Study(dataset="char_text", model="numpy_rnn", fixed=fixed, search={"units": [2, 6]})
+    timer, models = estimate.Timer(steps=2), []
+    points = validate(study, default_registry(), str(tmp_path), io.StringIO(), models=models, timer=timer)
+    assert timer.untimed is None and timer.models == 2
+    assert all(step.train_s > 0 and step.forward_s > 0 for step in timer.by_point.values())
+    assert {type(m.optimizer).__name__ for m in models} == {"NumpyOptimizer"}
+    assert {m.optimizer.name for m in models} == {"sgd"} and all(m.optimizer.iterations == 3 for m in models)
+    made = estimate.for_study(study, timer, points, workers=1)
+    assert made is not None and made.trials == 2

@@ -285,5 +285,6 @@ def test_a_model_that_is_not_keras_has_no_estimate_and_no_budget(plugin_dist, ma
     assert_one_line_error(
         result,
         workdir,
-        "--budget 1h cannot be checked: model 'scripted' is not Keras: its training steps cannot be timed",
+        "--budget 1h cannot be checked: model 'scripted' is not Keras and has no train_on_batch and test_on_batch: "
+        "its training steps cannot be timed",
     )

@@ -8,7 +8,8 @@ is backpropagation through time over the whole window, gradient clipping (``clip
 5 by default as in Karpathy's min-char-rnn, or ``clipnorm``), and the trial's optimizer
 (sgd, rmsprop or adam) in NumPy. The plugin follows the runner's non-Keras protocol: a
 ``fit`` hook that drives the epoch callbacks, and ``evaluate``, ``predict``,
-``count_params`` and ``stop_training`` on the network.
+``count_params`` and ``stop_training`` on the network; its ``train_on_batch`` and
+``test_on_batch`` let the study's time be estimated before it starts (rnnstudy.estimate).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from rnnstudy_plugins.models.numpy_optimizer import NumpyOptimizer
 class Network:
     """The weights, the forward pass and its gradients."""
 
-    def __init__(self, vocabulary_size: int, units: int, seed: int = 0) -> None:
+    def __init__(self, vocabulary_size: int, units: int, seed: int = 0, settings: dict | None = None) -> None:
         rng = np.random.default_rng(seed)
         bound = 1 / math.sqrt(units)  # PyTorch's nn.RNN initialisation
 
@@ -40,6 +41,10 @@ class Network:
             "b_y": np.zeros(vocabulary_size),
         }
         self.stop_training = False
+        # the trial's hyperparameter values: the optimizer plugin declares its own after the
+        # model is built, so the optimizer is made from them at the first training step
+        self.settings = {} if settings is None else settings
+        self.optimizer: NumpyOptimizer | None = None
 
     def count_params(self) -> int:
         return int(sum(p.size for p in self.params.values()))
@@ -78,6 +83,18 @@ class Network:
             d_hidden = d_pre @ p["W_hh"].T
         return loss, grads, probs
 
+    def train_on_batch(self, x, y) -> dict[str, float]:
+        """One optimizer step on a batch; the batch's loss and accuracy before the step, as Keras'
+        ``train_on_batch(return_dict=True)``."""
+        if self.optimizer is None:
+            self.optimizer = NumpyOptimizer.from_values(self.settings)
+        loss, grads, probs = self.loss_and_gradients(np.asarray(x), np.asarray(y))
+        self.optimizer.step(self.params, grads)
+        return {"loss": loss, "accuracy": float(np.mean(probs.argmax(axis=1) == np.asarray(y)))}
+
+    def test_on_batch(self, x, y) -> dict[str, float]:
+        return self.evaluate(x, y, batch_size=len(y))
+
     def predict(self, x, batch_size: int | None = None, verbose: int = 0) -> np.ndarray:
         size = batch_size or 1024
         x = np.asarray(x)
@@ -107,11 +124,11 @@ class NumpyRNN:
         units = hp.Int("units", 1, 8192, default=128)
         # declared before the optimizer plugin does, so the NumPy RNN clips by default
         hp.Float("clipvalue", 0.0, 1e6, default=5.0)
-        return Network(self.vocabulary_size, units, seed=hp.get("seed"))
+        return Network(self.vocabulary_size, units, seed=hp.get("seed"), settings=hp.values)
 
     def fit(self, hp, model: Network, *, x, y, validation_data, epochs, batch_size, callbacks=(), verbose=0):
         """Mini-batch training; after each epoch the callbacks get Keras-style logs."""
-        optimizer = NumpyOptimizer.from_values(hp.values)
+        model.optimizer = NumpyOptimizer.from_values(hp.values)  # a fresh one: each fit starts anew
         rng = np.random.default_rng(hp.values.get("seed", 0))
         x, y = np.asarray(x), np.asarray(y)
         for callback in callbacks:
@@ -122,10 +139,9 @@ class NumpyRNN:
             order = rng.permutation(len(y))
             for start in range(0, len(y), batch_size):
                 rows = order[start : start + batch_size]
-                loss, grads, probs = model.loss_and_gradients(x[rows], y[rows])
-                optimizer.step(model.params, grads)
-                total_loss += loss * len(rows)
-                correct += np.sum(probs.argmax(axis=1) == y[rows])
+                step = model.train_on_batch(x[rows], y[rows])
+                total_loss += step["loss"] * len(rows)
+                correct += step["accuracy"] * len(rows)
             mean_loss = total_loss / len(y)
             logs = {"loss": mean_loss, "accuracy": correct / len(y), "perplexity": _exp(mean_loss)}
             val = model.evaluate(*validation_data, batch_size=batch_size)
