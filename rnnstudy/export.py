@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.statistics import ALPHA, decimals, format_p
+from rnnstudy.statistics import ALPHA, decimals, format_p, shown_verdicts
 
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -42,6 +42,7 @@ LATEX_SPECIAL = {
 NEEDED = ("n", "mean", "ci_low", "ci_high", "verdict")
 DAGGER, UNTESTED = "†", "*"  # Markdown marks; LaTeX: $^\dagger$, $^\ast$
 LATEX_MARKS = {DAGGER: r"$^\dagger$", UNTESTED: r"$^\ast$", "": ""}
+MARKS = {"tie": DAGGER, "untested": UNTESTED}  # by the verdict shown (statistics.shown_verdicts)
 
 
 class ExportError(RnnstudyError):
@@ -220,13 +221,7 @@ def _latex_pm(text: str) -> str:
     return text[:1].replace("-", "$-$") + text[1:] if not text.startswith("--") else text
 
 
-def _mark(row: pd.Series) -> str:
-    if row["verdict"] != "tie":
-        return ""
-    return DAGGER if pd.notna(row.get("p", np.nan)) else UNTESTED
-
-
-def _cell(row: pd.Series, names: list[Any], places: int) -> _Cell:
+def _cell(row: pd.Series, names: list[Any], places: int, shown: str) -> _Cell:
     best = row["verdict"] == "best"
     if best:
         diff = "–"
@@ -237,7 +232,7 @@ def _cell(row: pd.Series, names: list[Any], places: int) -> _Cell:
     p = "–" if best or pd.isna(row.get("p", np.nan)) else format_p(row["p"])
     value = _pm(row["mean"], row["ci_low"], row["ci_high"], places)
     names = ["" if isinstance(v, float) and np.isnan(v) else v for v in names]  # not this point's
-    return _Cell(names, int(row["n"]), value, diff, p, best, _mark(row))
+    return _Cell(names, int(row["n"]), value, diff, p, best, MARKS.get(shown, ""))
 
 
 def _notes(cells: list[_Cell], alpha: float, first: _Note) -> list[_Note]:
@@ -273,8 +268,9 @@ def _rows(
     _checked(summary, [*NEEDED, *(columns or [])])
     places = _places(summary)
     names = list(columns) if columns else [summary.index.name or "point"]
+    shown = shown_verdicts(summary)
     cells = [
-        _cell(row, [row[c] for c in columns] if columns else [point], places)
+        _cell(row, [row[c] for c in columns] if columns else [point], places, shown[point])
         for point, row in summary.iterrows()
     ]
     first = _Note(
@@ -309,7 +305,8 @@ def _grid(
             " pivot on two hyperparameters that together name every point"
         )
     places = _places(summary)
-    by_pair = {(r[rows], r[columns]): _cell(r, [], places) for _, r in summary.iterrows()}
+    shown = shown_verdicts(summary)
+    by_pair = {(r[rows], r[columns]): _cell(r, [], places, shown[i]) for i, r in summary.iterrows()}
     across = _sorted(summary[columns])
     grid = [(down, [by_pair.get((down, a)) for a in across]) for down in _sorted(summary[rows])]
     cells = [c for c in by_pair.values()]
