@@ -150,7 +150,8 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         models: list = []
         timer = estimate.Timer()  # the time estimate: a few steps of each distinct model
         points = validate(spec, default_registry(), options.data_dir, out, models=models, timer=timer)
-        estimated = _estimate(spec, timer, points, options, gpus, models, budget_s)  # over --budget: refused
+        # a study over its --budget is refused here
+        estimated, cost = _estimate(spec, timer, points, options, gpus, models, budget_s)
         tracker = Tracker(pool.config.tracking_uri)
         session = Session(spec, points, storage_url, open_storage(storage_url), tracker)
         tracker.check()
@@ -162,6 +163,7 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
             record.write(session, options, env=pool.config.env, packed=packed)  # for rnnstudy rerun
             lost = recover(session)
             planned = plan(session.study, spec, points)
+            waiting = _waiting_points(session.study)  # before this run's workers claim any
         to_run = planned.waiting
         go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
         if wanted == "auto":
@@ -188,7 +190,9 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
     status = "FINISHED"
     try:
         if to_run:
-            _run_workers(session, pool, to_run, options.workers, options.command, out)
+            _run_workers(
+                session, pool, to_run, options.workers, options.command, out, cost=cost, pending=waiting
+            )
     except Interrupted:
         status = "KILLED"
         raise
@@ -228,16 +232,20 @@ def _searched_backends(spec: Study, options: RunOptions) -> list[str]:
 def _backend_to_start(session: Session, pool: Pool) -> str | None:
     """Which backend a new worker runs, where the study compares backends: of those with
     trials waiting, the one fewest workers run (None: the pool's choice)."""
+    if not pool.searched:
+        return None
+    wanted = {p.get("backend") for p in _waiting_points(session.study)} & set(pool.searched)
+    running = list(pool.backends.values())
+    return min(sorted(wanted), key=running.count) if wanted else None
+
+
+def _waiting_points(study) -> list[dict]:
+    """The values the study's waiting trials were enqueued with (a sampled one's: none)."""
     from optuna.trial import TrialState
 
     from rnnstudy.optuna_internals import enqueued_point
 
-    if not pool.searched:
-        return None
-    waiting = session.study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-    wanted = {(enqueued_point(t) or {}).get("backend") for t in waiting} & set(pool.searched)
-    running = list(pool.backends.values())
-    return min(sorted(wanted), key=running.count) if wanted else None
+    return [enqueued_point(t) or {} for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))]
 
 
 def _most_trials(spec: Study) -> int:
@@ -259,9 +267,10 @@ def _placement(gpus: list, options: RunOptions) -> str:
     return f"{len(gpus)} GPU(s) ({', '.join(names)}): {options.workers} worker(s), {per_gpu}"
 
 
-def _estimate(spec: Study, timer, points, options: RunOptions, gpus: list, models: list, budget_s) -> str:
-    """The study's estimated time as a line to show (rnnstudy.estimate); refuse it when over
-    ``--budget``. Shown once the stores are reached, so a mistake is still one line."""
+def _estimate(spec: Study, timer, points, options: RunOptions, gpus: list, models: list, budget_s):
+    """The study's estimated time as a line to show (rnnstudy.estimate), and a trial's estimated
+    seconds by its values (None without an estimate); refuse it when over ``--budget``. Shown
+    once the stores are reached, so a mistake is still one line."""
     from rnnstudy.precision import recurrent
 
     rnn = bool(models) and all(recurrent(m) for m in models)
@@ -275,12 +284,12 @@ def _estimate(spec: Study, timer, points, options: RunOptions, gpus: list, model
             raise estimate.BudgetError(
                 f"--budget {options.budget} cannot be checked: {reason}; leave out --budget"
             )
-        return estimate.unknown(reason)
+        return estimate.unknown(reason), None
     if budget_s is not None:
         guess.check(budget_s, options.budget)
     within = f"; within --budget {options.budget}" if budget_s is not None else ""
-    cost = f" ({timer.models} model(s) timed in {estimate.human(timer.seconds)})"
-    return guess.text() + cost + within
+    timing = f" ({timer.models} model(s) timed in {estimate.human(timer.seconds)})"
+    return guess.text() + timing + within, estimate.trial_cost(guess, timer)
 
 
 def _check_options(options: RunOptions, storage_url: str) -> None:
@@ -426,18 +435,29 @@ def _admitted(point: dict[str, Any] | None, declared: dict[str, Any]) -> bool:
     return point is not None and all(k in declared and declared[k].admits(v) for k, v in point.items())
 
 
-def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, command, out) -> None:
+def _run_workers(
+    session: Session, pool: Pool, to_run: int, workers: int, command, out, *, cost=None, pending=None
+) -> None:
     """Keep up to ``workers`` processes busy while trials wait; show their progress.
 
     The pool's workers are already at work. The supervisor decides what a worker's message or
     end means (rnnstudy.supervisor); this loop only carries its actions out. Ctrl-C (or
     SIGTERM, as a cluster scheduler sends) stops every worker; each ends its running trial.
+    The time left weighs each trial by ``cost``, its estimated seconds by its values (None: all
+    alike), starting from ``pending``, the waiting trials' values.
     """
     from rnnstudy.progress import make
 
     spec = session.spec
     progress = make(
-        to_run, spec.objective, spec.direction, workers=workers, best=best_trial(session.study), out=out
+        to_run,
+        spec.objective,
+        spec.direction,
+        workers=workers,
+        best=best_trial(session.study),
+        out=out,
+        cost=cost,
+        pending=pending,
     )
     # a race, or a sampled configuration's other seeds, is planned as results come in
     boss = Supervisor(workers, replan_after_trials=spec.racing or (spec.repeated and spec.sampler != "grid"))
@@ -451,7 +471,7 @@ def _run_workers(session: Session, pool: Pool, to_run: int, workers: int, comman
                 session.end(action.trial, Ending(Outcome.INTERRUPTED, reason=worker.INTERRUPTED))
             elif isinstance(action, supervisor.Replan):
                 planned = session.replan()
-                progress.replanned(planned.waiting + planned.running)
+                progress.replanned(planned.waiting + planned.running, _waiting_points(session.study))
                 if planned.reason:
                     progress.note(planned.reason)
             elif isinstance(action, supervisor.StartWorker) and _count(session.study, ("WAITING",)):

@@ -514,6 +514,20 @@ def for_study(
     )
 
 
+def trial_cost(guess: Estimate, timer: Timer) -> Callable[[dict], float]:
+    """A trial's estimated seconds from its searched values (its seed aside): what the progress
+    line weighs the trials left by (rnnstudy.progress). A point the dry run did not time (a
+    sampled configuration) costs the mean of those it did."""
+    mean = statistics.mean(guess.trial_seconds(step) for step in guess.steps)
+
+    def cost(params: dict) -> float:
+        point = {k: v for k, v in params.items() if k != "seed"} or None
+        step = timer.by_point.get(point_key(point))
+        return mean if step is None else guess.trial_seconds(step)
+
+    return cost
+
+
 def unknown(reason: str) -> str:
     """The line printed when there is no estimate."""
     return f"estimated time: unknown ({reason})"

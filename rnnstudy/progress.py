@@ -4,8 +4,9 @@ On a terminal one status line, cut to the terminal's width, is redrawn in place;
 (CI logs, files) whole lines are printed: every trial's start and end, its first and last
 epoch, and the epochs between at most every ``every`` seconds. In a Jupyter notebook one
 progress bar (tqdm) says the same. Time left comes from the finished trials, and before the
-first one finishes from the epochs of the running ones. :func:`make` chooses by where the
-output goes.
+first one finishes from the epochs of the running ones; where the study has a time estimate
+(rnnstudy.estimate), each trial weighs what its point was estimated to cost, so a grid that
+runs its cheap points first does not read short. :func:`make` chooses by where the output goes.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Callable, Iterable
 from typing import TextIO
 
 from rnnstudy.direction import better, lower_is_better
@@ -45,22 +47,35 @@ class Progress:
         best: tuple[int, float] | None = None,
         out: TextIO | None = None,
         every: float = 10.0,
+        cost: Callable[[dict], float] | None = None,
+        pending: Iterable[dict] | None = None,
     ):
+        """``cost``: a trial's estimated seconds from its searched values, and ``pending``: the
+        searched values of the trials waiting; without them every trial weighs the same."""
         self.total, self.objective, self.direction, self.workers = total, objective, direction, workers
         self.best = best
         self.out = out or sys.stdout
         self.tty = self.out.isatty()
         self.every = every
         self.done = 0
-        self.durations: list[float] = []
-        self.running: dict[int, list[float]] = {}  # trial -> [started, epochs done, epochs]
+        self.cost = cost or (lambda params: 1.0)
+        self.finished: list[tuple[float, float]] = []  # (seconds taken, cost) of each trial
+        self.running: dict[int, list[float]] = {}  # trial -> [started, epochs done, epochs, cost]
+        self._waiting = None if pending is None or cost is None else sum(map(cost, pending))
         self._last_epoch_line = 0.0
         self._status = ""
         self._status_trial: int | None = None
 
     def handle(self, message: Message) -> None:
         if isinstance(message, TrialStarted):
-            self.running[message.trial] = [time.monotonic(), message.resumed_at, message.epochs]
+            self.running[message.trial] = [
+                time.monotonic(),
+                message.resumed_at,
+                message.epochs,
+                self.cost(message.params),
+            ]
+            if self._waiting is not None:
+                self._waiting = max(self._waiting - self.running[message.trial][3], 0.0)
             params = " ".join(f"{k}={v}" for k, v in message.params.items())
             resumed = (
                 f"; resumed at epoch {message.resumed_at} from its checkpoint" if message.resumed_at else ""
@@ -77,9 +92,12 @@ class Progress:
         """A line about the study as a whole (why a race adds trials, say)."""
         self._line(text)
 
-    def replanned(self, remaining: int) -> None:
-        """The study was planned again (a worker died): ``remaining`` trials wait or run."""
+    def replanned(self, remaining: int, pending: Iterable[dict] | None = None) -> None:
+        """The study was planned again (a worker died, a race added seeds): ``remaining`` trials
+        wait or run, ``pending`` the searched values of those waiting."""
         self.total = self.done + remaining
+        if self._waiting is not None:
+            self._waiting = sum(map(self.cost, pending or ()))
 
     def close(self) -> None:
         self._clear()
@@ -93,7 +111,7 @@ class Progress:
 
     def _epoch(self, message: EpochEnded) -> None:
         if message.trial in self.running:
-            self.running[message.trial][1:] = [message.epoch, message.epochs]
+            self.running[message.trial][1:3] = [message.epoch, message.epochs]
         logs = message.logs
         shown = self.objective if self.objective in logs else next(iter(logs), None)
         metric = f" {shown} {_format(logs[shown])}" if shown else ""
@@ -111,12 +129,12 @@ class Progress:
             self._line(text)
 
     def _trial_end(self, message: TrialEnded) -> None:
-        self.running.pop(message.trial, None)
+        ended = self.running.pop(message.trial, None)
         if self._status_trial == message.trial:  # its epochs are over: no stale status below
             self._clear()
         self.done += 1
         if message.seconds is not None:
-            self.durations.append(message.seconds)
+            self.finished.append((message.seconds, ended[3] if ended else 1.0))
         value = message.value
         if value is not None and (self.best is None or self._better(value, self.best[1])):
             self.best = (message.trial, value)
@@ -136,17 +154,22 @@ class Progress:
         return "-" if self.best is None else f"#{self.best[0]} {_format(self.best[1])}"
 
     def _eta(self) -> str:
-        """Trials left × the time a trial takes ÷ workers, less what running trials have done."""
+        """The work left (the waiting trials' costs and what the running ones have still to do)
+        × the seconds a unit of cost took so far ÷ workers."""
         now = time.monotonic()
-        fractions = {n: epoch / epochs for n, (_, epoch, epochs) in self.running.items() if epochs and epoch}
-        if self.durations:
-            per_trial = sum(self.durations) / len(self.durations)
-        elif fractions:  # nothing finished yet: the running trials' epochs tell
-            per_trial = min((now - self.running[n][0]) / f for n, f in fractions.items())
+        done = {n: epoch / epochs for n, (_, epoch, epochs, _) in self.running.items() if epochs and epoch}
+        if self.finished:
+            rate = sum(s for s, _ in self.finished) / sum(c for _, c in self.finished)
+        elif done:  # nothing finished yet: the running trials' epochs tell
+            rate = min((now - self.running[n][0]) / (f * self.running[n][3]) for n, f in done.items())
         else:
             return "time left: estimating"
-        work = max(self.total - self.done - sum(fractions.values()), 0)
-        return f"time left ~{_duration(per_trial * work / max(self.workers, 1))}"
+        running = sum(cost * (1 - done.get(n, 0.0)) for n, (*_, cost) in self.running.items())
+        if self._waiting is None:  # every trial alike: those not started yet
+            waiting = max(self.total - self.done - len(self.running), 0)
+        else:
+            waiting = self._waiting
+        return f"time left ~{_duration(rate * (waiting + running) / max(self.workers, 1))}"
 
     def _width(self) -> int:
         try:
@@ -185,8 +208,8 @@ class NotebookProgress(Progress):
     def note(self, text: str) -> None:
         self.bar.write(text, file=self.out)
 
-    def replanned(self, remaining: int) -> None:
-        super().replanned(remaining)
+    def replanned(self, remaining: int, pending: Iterable[dict] | None = None) -> None:
+        super().replanned(remaining, pending)
         self.bar.total = self.total
         self.bar.refresh()
 
@@ -195,7 +218,7 @@ class NotebookProgress(Progress):
 
     def _epoch(self, message: EpochEnded) -> None:
         if message.trial in self.running:
-            self.running[message.trial][1:] = [message.epoch, message.epochs]
+            self.running[message.trial][1:3] = [message.epoch, message.epochs]
         logs = message.logs
         shown = self.objective if self.objective in logs else next(iter(logs), None)
         metric = f" {shown} {_format(logs[shown])}" if shown else ""
@@ -232,8 +255,10 @@ def make(
     workers: int = 1,
     best: tuple[int, float] | None = None,
     out: TextIO | None = None,
+    cost: Callable[[dict], float] | None = None,
+    pending: Iterable[dict] | None = None,
 ) -> Progress:
     """The progress for ``out`` (sys.stdout when None): a bar in a notebook, else lines."""
     out = out or sys.stdout
     kind = NotebookProgress if in_notebook(out) else Progress
-    return kind(total, objective, direction, workers=workers, best=best, out=out)
+    return kind(total, objective, direction, workers=workers, best=best, out=out, cost=cost, pending=pending)

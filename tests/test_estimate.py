@@ -405,3 +405,17 @@ def test_a_model_that_is_not_keras_is_timed_by_its_own_train_on_batch(tmp_path):
     assert {m.optimizer.name for m in models} == {"sgd"} and all(m.optimizer.iterations == 3 for m in models)
     made = estimate.for_study(study, timer, points, workers=1)
     assert made is not None and made.trials == 2
+
+
+def test_a_trials_cost_is_its_points_estimate_its_seed_aside_and_the_mean_where_untimed():
+    grid = spec(search={"units": [2, 8]}, repeats=2)
+    points = grid.grid_points
+    timer = timer_of(points)
+    slow = StepTime(train_s=A.train_s * 4, batch_size=A.batch_size, sizes=A.sizes)
+    timer.by_point[estimate.point_key({"units": 8})] = slow
+    made = estimate.for_study(grid, timer, points, workers=1)
+    cost = estimate.trial_cost(made, timer)
+    cheap, dear = made.trial_seconds(A), made.trial_seconds(slow)
+    assert dear > 3 * cheap
+    assert cost({"units": 2, "seed": 1}) == cheap and cost({"units": 8, "seed": 0}) == dear
+    assert cost({"units": 5}) == pytest.approx((cheap + dear) / 2)  # a point the dry run did not build

@@ -79,6 +79,31 @@ def test_time_left_counts_workers_and_the_best_follows_the_direction(clock):
     assert "time left ~4m00s" in last  # 4 trials of 2 minutes on 2 workers
 
 
+def test_time_left_weighs_the_trials_left_by_their_estimated_cost(clock):
+    """A grid that runs its cheap point first: by count the time left would read 1 minute
+    (one trial of 1 minute to go); the trial left was estimated to cost 4 times as much."""
+    estimated = {10: 30.0, 20: 120.0}  # c1 -> seconds: both read half of what they take
+
+    def cost(params):
+        return estimated[params["c1"]]
+
+    out = io.StringIO()
+    show = Progress(
+        2, "val_accuracy", "maximize", out=out, every=3600, cost=cost, pending=[{"c1": 10}, {"c1": 20}]
+    )
+    _trial(show, clock, 0, [0.2, 0.4, 0.5, 0.6], seconds_per_epoch=15)  # c1=10, 60 s
+    assert out.getvalue().splitlines()[-1].endswith("time left ~4m00s")  # 120 × (60 / 30)
+    show.handle(TrialStarted(1, {"c1": 20}, 4))
+    clock.now += 60
+    show.handle(EpochEnded(1, 1, 4, {"val_accuracy": 0.5}))
+    assert out.getvalue().splitlines()[-1].endswith("time left ~3m00s")  # 3/4 of it left
+
+    without = io.StringIO()
+    plain = Progress(2, "val_accuracy", "maximize", out=without, every=3600)
+    _trial(plain, clock, 0, [0.2, 0.4, 0.5, 0.6], seconds_per_epoch=15)
+    assert without.getvalue().splitlines()[-1].endswith("time left ~1m00s")
+
+
 def test_failed_trial_shows_its_reason_and_no_value(clock):
     out = io.StringIO()
     show = Progress(2, "val_accuracy", "maximize", out=out)
