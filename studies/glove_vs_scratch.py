@@ -1,6 +1,6 @@
 """Seed 000: frozen GloVe vectors or an embedding trained from scratch — which wins with few samples?
 
-    rnnstudy optimize studies/glove_vs_scratch.py                           # 50 trials, 20 epochs
+    rnnstudy optimize studies/glove_vs_scratch.py                           # 10 cells × 5 seeds, 20 epochs
     rnnstudy optimize studies/glove_vs_scratch.py --epochs 1 --subset 1000  # a quick try
     rnnstudy optimize studies/glove_vs_scratch.py --epochs 5 --trials 20    # sizes 100 and 250 only
     rnnstudy optimize studies/glove_vs_scratch.py --set dataset=imdb --set glove_dims=100 \\

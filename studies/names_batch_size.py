@@ -1,6 +1,6 @@
 """Seed 004, Task 2: does the batch size (10, 20, 30, 40) change what the names LSTM learns?
 
-    rnnstudy optimize studies/names_batch_size.py                          # 4 trials, 10 epochs each
+    rnnstudy optimize studies/names_batch_size.py                          # 4 sizes × 5 seeds, 10 epochs each
     rnnstudy optimize studies/names_batch_size.py --epochs 1 --subset 2000  # a quick try
 
 Same data and model as names_lstm.py, with the report's default configuration (hidden size
@@ -27,7 +27,7 @@ study = Study(
         "layers": 1,
         "learning_rate": 0.01,
         "weight_decay": 0.01,
-        "epochs": 10,
+        "epochs": 10,  # batch 10 still rises at epoch 5 (docs/REPRODUCTION.md): fewer favour the large ones
     },
     repeats=5,  # 5 seeds: the report found "no trends"; with one run per size none could be seen
     objective="val_accuracy",

@@ -2,7 +2,7 @@
 20 / 30 / 50, each plain and "adjusted" (two dense layers with batch normalisation and dropout
 after the recurrent layer, and a learning rate ten times higher).
 
-    rnnstudy optimize studies/shakespeare.py                          # 12 trials, 10 epochs each
+    rnnstudy optimize studies/shakespeare.py                          # 12 models × 3 seeds, 10 epochs each
     rnnstudy optimize studies/shakespeare.py --epochs 1 --subset 2000  # a quick try
     rnnstudy optimize studies/shakespeare.py --set corpus=tiny_shakespeare --data-dir DIR
                                           # the report's text: DIR holds char-rnn's input.txt

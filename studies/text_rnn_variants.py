@@ -1,6 +1,6 @@
 """Seed 003, Part B, Q6: the char and word GRUs changed — vanilla RNN, LSTM, two layers, clipping.
 
-    rnnstudy optimize studies/text_rnn_variants.py                            # 10 trials, 100 epochs
+    rnnstudy optimize studies/text_rnn_variants.py                            # 10 variants × 3 seeds, 100 epochs
     rnnstudy optimize studies/text_rnn_variants.py --epochs 1 --subset 1000   # a quick try
     rnnstudy optimize studies/text_rnn_variants.py --set dataset=text_csv --data-dir FOLDER
 
