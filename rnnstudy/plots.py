@@ -178,7 +178,9 @@ def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> No
     table = _best_first(summary)
     k = len(table)
     height = 1.9 + 0.3 * k
-    width = 8.0 + 0.02 * max((len(str(p)) for p in table.index), default=0)
+    # the labels' width (about 0.085 in a character at the tick font) beside a plot of 5.5 in,
+    # so that long labels (shakespeare's 95 characters) do not squeeze the plot to nothing
+    width = max(8.0, 5.5 + 0.085 * max((len(str(p)) for p in table.index), default=0))
     fig, ax = plt.subplots(figsize=(width, height))
     y = np.arange(k)[::-1]  # the first row at the top
     kinds = list(shown_verdicts(table))

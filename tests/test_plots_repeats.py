@@ -100,3 +100,19 @@ def test_long_point_labels_get_fewer_legend_columns_so_none_is_cut():
         legend, page = figure.legends[0].get_window_extent(), figure.bbox
         assert page.x0 <= legend.x0 and legend.x1 <= page.x1  # no entry cut at the edges
     assert short.legends[0]._ncols == 4 and long.legends[0]._ncols < 4
+
+
+def test_long_point_labels_leave_the_plot_its_width(tmp_path, monkeypatch):
+    """Shakespeare's labels are 95 characters: the plot beside them keeps at least 4.5 inches."""
+    long = "cell=gru sequence_length=50 head=adjusted head_units_1=256 head_units_2=256 learning_rate=0.01"
+    rows = [(f"{long} n={n}", seed, 0.3 + 0.01 * n + 0.002 * seed) for n in range(4) for seed in range(3)]
+    summary = compare(pd.DataFrame(rows, columns=["point", "seed", "value"]), lower_is_better=False).frame()
+    drawn = []
+    monkeypatch.setattr(plots.plt, "close", drawn.append)  # keep the figure to measure it
+    plots.points_with_ci(summary, tmp_path / "points.png")
+    figure = drawn[0]
+    plot = figure.axes[0].get_position()
+    assert plot.width * figure.get_figwidth() >= 4.5
+    figure.canvas.draw()
+    labels = [t.get_window_extent() for t in figure.axes[0].get_yticklabels()]
+    assert min(box.x0 for box in labels) >= 0  # no label cut at the left edge
