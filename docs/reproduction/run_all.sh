@@ -11,7 +11,8 @@
 # starts that could not end before DEADLINE. Each study got about 20-25 minutes of both cores,
 # as the issue asked, at the scale its command line says (chosen from the first, shorter queue's
 # trial times: run_first.sh, logs/first/); five of the ten studies fitted one session, the other
-# five the next (the last block).
+# five the next (the last block, with the steps added while it ran: seed 001 on its whole data,
+# and three studies continued with more seeds).
 # NAMES_DIR holds the PyTorch tutorial's data/names/*.txt (not in this repository; see the doc).
 
 set -u
