@@ -4,6 +4,7 @@ test plugins: what a notebook cell does, without the notebook (tests/test_notebo
 from __future__ import annotations
 
 import io
+import os
 import sys
 import textwrap
 import traceback
@@ -52,6 +53,9 @@ def _cell_study(name: str = "a_notebook") -> Study:
     return module.study
 
 
+PACKAGE = os.path.dirname(rnnstudy.__file__) + os.sep  # not "/rnnstudy/": a clone may be called that
+
+
 def _rnnstudy_frames(exc: BaseException) -> list[str]:
     """The frames of rnnstudy's that a notebook would show: all but the one that hides itself
     from IPython (``__tracebackhide__``) as it raises the message alone."""
@@ -59,7 +63,7 @@ def _rnnstudy_frames(exc: BaseException) -> list[str]:
     return [
         f"{frame.f_code.co_filename}:{frame.f_code.co_name}"
         for frame, _ in frames
-        if "/rnnstudy/" in frame.f_code.co_filename and not frame.f_locals.get("__tracebackhide__")
+        if frame.f_code.co_filename.startswith(PACKAGE) and not frame.f_locals.get("__tracebackhide__")
     ]
 
 
