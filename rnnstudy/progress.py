@@ -16,6 +16,7 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TextIO
 
 from rnnstudy.direction import better, lower_is_better
@@ -32,6 +33,23 @@ def _duration(seconds: float) -> str:
     if seconds >= 3600:
         return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
     return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+@dataclass
+class _Running:
+    """A trial under way: when it started, its epochs done of all, its estimated cost."""
+
+    started: float
+    epoch: int
+    epochs: int
+    cost: float
+
+    def at(self, epoch: int, epochs: int) -> None:
+        self.epoch, self.epochs = epoch, epochs
+
+    @property
+    def fraction(self) -> float:
+        return self.epoch / self.epochs if self.epochs else 0.0
 
 
 class Progress:
@@ -60,7 +78,7 @@ class Progress:
         self.done = 0
         self.cost = cost or (lambda params: 1.0)
         self.finished: list[tuple[float, float]] = []  # (seconds taken, cost) of each trial
-        self.running: dict[int, list[float]] = {}  # trial -> [started, epochs done, epochs, cost]
+        self.running: dict[int, _Running] = {}
         self._waiting = None if pending is None or cost is None else sum(map(cost, pending))
         self._last_epoch_line = 0.0
         self._status = ""
@@ -68,14 +86,12 @@ class Progress:
 
     def handle(self, message: Message) -> None:
         if isinstance(message, TrialStarted):
-            self.running[message.trial] = [
-                time.monotonic(),
-                message.resumed_at,
-                message.epochs,
-                self.cost(message.params),
-            ]
+            started = _Running(
+                time.monotonic(), message.resumed_at, message.epochs, self.cost(message.params)
+            )
+            self.running[message.trial] = started
             if self._waiting is not None:
-                self._waiting = max(self._waiting - self.running[message.trial][3], 0.0)
+                self._waiting = max(self._waiting - started.cost, 0.0)
             params = " ".join(f"{k}={v}" for k, v in message.params.items())
             resumed = (
                 f"; resumed at epoch {message.resumed_at} from its checkpoint" if message.resumed_at else ""
@@ -111,7 +127,7 @@ class Progress:
 
     def _epoch(self, message: EpochEnded) -> None:
         if message.trial in self.running:
-            self.running[message.trial][1:3] = [message.epoch, message.epochs]
+            self.running[message.trial].at(message.epoch, message.epochs)
         logs = message.logs
         shown = self.objective if self.objective in logs else next(iter(logs), None)
         metric = f" {shown} {_format(logs[shown])}" if shown else ""
@@ -134,7 +150,7 @@ class Progress:
             self._clear()
         self.done += 1
         if message.seconds is not None:
-            self.finished.append((message.seconds, ended[3] if ended else 1.0))
+            self.finished.append((message.seconds, ended.cost if ended else 1.0))
         value = message.value
         if value is not None and (self.best is None or self._better(value, self.best[1])):
             self.best = (message.trial, value)
@@ -157,14 +173,14 @@ class Progress:
         """The work left (the waiting trials' costs and what the running ones have still to do)
         × the seconds a unit of cost took so far ÷ workers."""
         now = time.monotonic()
-        done = {n: epoch / epochs for n, (_, epoch, epochs, _) in self.running.items() if epochs and epoch}
+        under_way = [r for r in self.running.values() if r.fraction]
         if self.finished:
             rate = sum(s for s, _ in self.finished) / sum(c for _, c in self.finished)
-        elif done:  # nothing finished yet: the running trials' epochs tell
-            rate = min((now - self.running[n][0]) / (f * self.running[n][3]) for n, f in done.items())
+        elif under_way:  # nothing finished yet: the running trials' epochs tell
+            rate = min((now - r.started) / (r.fraction * r.cost) for r in under_way)
         else:
             return "time left: estimating"
-        running = sum(cost * (1 - done.get(n, 0.0)) for n, (*_, cost) in self.running.items())
+        running = sum(r.cost * (1 - r.fraction) for r in self.running.values())
         if self._waiting is None:  # every trial alike: those not started yet
             waiting = max(self.total - self.done - len(self.running), 0)
         else:
@@ -218,7 +234,7 @@ class NotebookProgress(Progress):
 
     def _epoch(self, message: EpochEnded) -> None:
         if message.trial in self.running:
-            self.running[message.trial][1:3] = [message.epoch, message.epochs]
+            self.running[message.trial].at(message.epoch, message.epochs)
         logs = message.logs
         shown = self.objective if self.objective in logs else next(iter(logs), None)
         metric = f" {shown} {_format(logs[shown])}" if shown else ""

@@ -88,9 +88,10 @@ class Network:
         ``train_on_batch(return_dict=True)``."""
         if self.optimizer is None:
             self.optimizer = NumpyOptimizer.from_values(self.settings)
-        loss, grads, probs = self.loss_and_gradients(np.asarray(x), np.asarray(y))
+        x, y = np.asarray(x), np.asarray(y)
+        loss, grads, probs = self.loss_and_gradients(x, y)
         self.optimizer.step(self.params, grads)
-        return {"loss": loss, "accuracy": float(np.mean(probs.argmax(axis=1) == np.asarray(y)))}
+        return {"loss": loss, "accuracy": float(np.mean(probs.argmax(axis=1) == y))}
 
     def test_on_batch(self, x, y) -> dict[str, float]:
         return self.evaluate(x, y, batch_size=len(y))
