@@ -11,7 +11,7 @@
 :func:`optimize` is ``rnnstudy optimize``: the same driver, stores, resume and MLflow runs. A
 Study defined in a notebook reaches the worker processes pickled by value (see
 :func:`rnnstudy.worker.pack_study`). Errors are the CLI's one-line :class:`RnnstudyError`
-messages; Ctrl-C (Jupyter's stop button) raises :class:`rnnstudy.driver.Interrupted`, and the
+messages; Ctrl-C (Jupyter's stop button) raises :class:`rnnstudy.errors.Interrupted`, and the
 same call again resumes.
 """
 
@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from rnnstudy.errors import RnnstudyError, StudyFileError
+from rnnstudy.errors import Interrupted, RnnstudyError, Stopped, StudyFileError
 from rnnstudy.study import Study
 from rnnstudy.urls import redact
 
@@ -35,12 +35,10 @@ def _one_line(function):
 
     @functools.wraps(function)
     def call(*args, **kwargs):
-        from rnnstudy.driver import Interrupted
-
         __tracebackhide__ = True  # noqa: F841  (pytest leaves this frame out too)
         try:
             return function(*args, **kwargs)
-        except (RnnstudyError, Interrupted) as exc:
+        except (RnnstudyError, Interrupted, Stopped) as exc:
             error = exc
         except KeyboardInterrupt:
             error = Interrupted("interrupted; to resume, run the same call again")
@@ -97,7 +95,7 @@ def optimize(
 
     Raises:
         RnnstudyError: the input is wrong (one line; nothing was written).
-        rnnstudy.driver.Interrupted: Ctrl-C or Jupyter's stop button; the running trials were
+        rnnstudy.errors.Interrupted: Ctrl-C or Jupyter's stop button; the running trials were
             ended, and the same call again resumes.
     """
     from rnnstudy import driver

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import ast
 import shlex
+import signal
 import sys
 
 import click
 
-from rnnstudy.errors import RnnstudyError
+from rnnstudy.errors import Exit, Interrupted, RnnstudyError, Stopped
 from rnnstudy.urls import redact
 
 
@@ -24,15 +25,16 @@ class UserError(click.ClickException):
 
 class RnnstudyGroup(click.Group):
     def invoke(self, ctx):
-        from rnnstudy.driver import Interrupted
-
         try:
             return super().invoke(ctx)
         except RnnstudyError as exc:
             raise UserError(redact(str(exc))) from None
         except Interrupted as exc:
-            click.echo(str(exc), err=True)
-            ctx.exit(130)
+            click.echo(redact(str(exc)), err=True)
+            ctx.exit(Exit.TERMINATED if exc.signal == signal.SIGTERM else Exit.INTERRUPTED)
+        except Stopped as exc:
+            click.echo(redact(str(exc)), err=True)
+            ctx.exit(Exit.STOPPED)
 
 
 STORAGE = click.option(
@@ -176,7 +178,12 @@ def optimize(
     keep_models,
     deterministic,
 ) -> None:
-    """Run STUDY_FILE's search; every trial is logged to MLflow. Run again to resume."""
+    """Run STUDY_FILE's search; every trial is logged to MLflow. Run again to resume.
+
+    Exit codes: 0 every trial done; 1 some trials failed (run again to retry them) or the
+    closing report failed; 2 bad input (nothing written); 3 stopped, no progress possible
+    (workers kept dying); 130 Ctrl-C, 143 SIGTERM (run again to resume).
+    """
     from rnnstudy.driver import RunOptions
     from rnnstudy.driver import optimize as run
     from rnnstudy.estimate import parse_duration
@@ -210,7 +217,7 @@ def optimize(
         keep_models=keep_models,
         deterministic=deterministic,
     )
-    run(study_file, options)
+    sys.exit(run(study_file, options).exit_code)
 
 
 @cli.command()

@@ -22,10 +22,20 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
-from rnnstudy import checkpoint, devices, estimate, record, supervisor, worker
-from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
+from rnnstudy import (
+    checkpoint,
+    devices,
+    estimate,
+    faults,
+    heartbeat,
+    optuna_internals,
+    record,
+    supervisor,
+    worker,
+)
+from rnnstudy.errors import Exit, Interrupted, RnnstudyError, SearchSpaceError, Stopped, StorageError
 from rnnstudy.hyperparameters import HyperParameters
-from rnnstudy.messages import TrialEnded
+from rnnstudy.messages import Assignment, TrialEnded
 from rnnstudy.outcome import DONE_STATES, Ending, Outcome, end_trial
 from rnnstudy.pool import Pool
 from rnnstudy.registry import KINDS, Registry, default_registry
@@ -57,8 +67,18 @@ class RunOptions:
     deterministic: bool = False  # --deterministic: the backend's deterministic ops in every worker
 
 
-class Interrupted(Exception):
-    """Ctrl-C or SIGTERM: the study stopped cleanly and can be resumed."""
+@dataclass(frozen=True)
+class Finished:
+    """What one ``optimize`` left: the Optuna study, and how many of the trials it ran failed
+    with nothing run in their place (the same command runs them again)."""
+
+    study: Any
+    failed: int = 0
+    report_failed: bool = False  # said on stderr: ``rnnstudy report`` makes it again
+
+    @property
+    def exit_code(self) -> Exit:
+        return Exit.TRIALS_FAILED if self.failed or self.report_failed else Exit.DONE
 
 
 @dataclass
@@ -73,6 +93,7 @@ class Session:
     study: Any = None
     experiment_id: str = ""
     parent_id: str = ""
+    first: int = 0  # the number of this invocation's first trial
 
     def lock(self):
         from rnnstudy.storage import study_lock
@@ -84,22 +105,29 @@ class Session:
         trial = self.study.get_trials(deepcopy=False)[number]
         if trial.state.is_finished():
             return
-        runs = self.tracker.open_trial_runs(self.experiment_id, self.parent_id, number)
+        runs = self.tracker.unfailed_trial_runs(self.experiment_id, self.parent_id, number)
         end_trial(self.study, number, ending, tracker=self.tracker, run_ids=runs)
 
     def replan(self) -> Plan:
         """Recover stale trials and enqueue what has no trial yet."""
         with self.lock():
             recover(self)
-            return plan(self.study, self.spec, self.points)
+            return plan(self.study, self.spec, self.points, self.first)
 
 
 def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None = None, table: bool = True):
-    """Run a study file, or a Study object (with a name), to the end of its budget; return the
-    Optuna study. ``table=False`` leaves the closing report out of ``out``."""
+    """Run a study file, or a Study object (with a name), to the end of its budget; return what
+    it left (:class:`Finished`: the Optuna study, this run's failed trials, the exit code).
+    ``table=False`` leaves the closing report out of ``out``.
+
+    Raises:
+        RnnstudyError: the input is wrong (nothing written), or the study itself is (a trial said so).
+        Stopped: no progress was possible; nothing is left RUNNING.
+        Interrupted: Ctrl-C or SIGTERM; the running trials were ended, and the same call resumes.
+    """
     from rnnstudy import backend
-    from rnnstudy.storage import default_storage_url, open_storage
-    from rnnstudy.tracking import Tracker, default_tracking_uri
+    from rnnstudy.storage import default_storage_url
+    from rnnstudy.tracking import default_tracking_uri
 
     out = out or sys.stdout
     budget_s = estimate.parse_duration(options.budget) if options.budget else None  # before anything else
@@ -152,9 +180,8 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         points = validate(spec, default_registry(), options.data_dir, out, models=models, timer=timer)
         # a study over its --budget is refused here
         estimated, cost = _estimate(spec, timer, points, options, gpus, models, budget_s)
-        tracker = Tracker(pool.config.tracking_uri)
-        session = Session(spec, points, storage_url, open_storage(storage_url), tracker)
-        tracker.check()
+        storage, tracker = _open_stores(storage_url, pool.config.tracking_uri)
+        session = Session(spec, points, storage_url, storage, tracker)
 
         # set up under the study's lock: processes started together enqueue each point once
         with session.lock():
@@ -162,7 +189,8 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
             session.experiment_id, session.parent_id = _parent_run(session)
             record.write(session, options, env=pool.config.env, packed=packed)  # for rnnstudy rerun
             lost = recover(session)
-            planned = plan(session.study, spec, points)
+            session.first = len(session.study.get_trials(deepcopy=False))  # this run's trials come after
+            planned = plan(session.study, spec, points, session.first)
             waiting = _waiting_points(session.study)  # before this run's workers claim any
         to_run = planned.waiting
         go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
@@ -196,7 +224,7 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
     except Interrupted:
         status = "KILLED"
         raise
-    except RnnstudyError:
+    except (RnnstudyError, Stopped):
         status = "FAILED"
         raise
     finally:
@@ -204,16 +232,76 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         _close_parent(session, status)
 
     # report: counts, then the study's table from what MLflow logged
-    from rnnstudy.report import publish
-
     counts = ", ".join(
         f"{_count(study, (state,))} {state.lower()}" for state in ("COMPLETE", "PRUNED", "FAIL")
     )
-    report = publish(spec, study, session.tracker, session.parent_id)
+    failed = _failed_here(study, session.first)
+    report = _report(spec, study, session)
     print(f"\n{spec.name}: {counts}{_running_elsewhere(study)}", file=out, flush=True)
-    if table:
+    if table and report is not None:
         print(report, file=out, flush=True)
-    return study
+    if failed:
+        print(
+            f"{failed} trial(s) of this run failed (their reasons are in the table's runs and the trials' "
+            "fail_reason); the same command runs them again",
+            file=out,
+            flush=True,
+        )
+    return Finished(study, failed, report_failed=report is None)
+
+
+def _report(spec: Study, study, session: Session) -> str | None:
+    """The closing report (rnnstudy.report.publish); None, said on stderr, when it fails: the
+    trials are kept, and ``rnnstudy report`` makes it again."""
+    from rnnstudy.report import publish
+
+    try:
+        faults.point("report")
+        return publish(spec, study, session.tracker, session.parent_id)
+    except Exception as exc:
+        print(
+            f"warning: the closing report failed ({type(exc).__name__}: {exc}); every trial is kept: "
+            f"`rnnstudy report {spec.name}` makes it again",
+            file=sys.stderr,
+            flush=True,
+        )
+        return None
+
+
+def _failed_here(study, first: int) -> int:
+    """This run's failed trials (numbered from ``first``) whose configuration × seed no
+    trial completed or pruned after all."""
+    ran = {_key(t) for t in study.get_trials(deepcopy=False) if t.state.name in DONE_STATES}
+    return sum(
+        t.state.name == "FAIL" and _key(t) not in ran for t in study.get_trials(deepcopy=False)[first:]
+    )
+
+
+def _key(trial) -> str:
+    """A trial's configuration × seed: its enqueued point and what it sampled."""
+    import json
+
+    values = {**trial.params, **(optuna_internals.enqueued_point(trial) or {})}
+    return json.dumps(values, sort_keys=True, default=str)
+
+
+def _open_stores(storage_url: str, tracking_uri: str):
+    """The Optuna storage and the MLflow tracker, each checked. A server is reached before any
+    local file is made (a journal, an SQLite database): a store that cannot be reached is one
+    line, with nothing left behind."""
+    from rnnstudy.storage import file_of, open_storage
+    from rnnstudy.tracking import Tracker
+
+    def tracker() -> Tracker:
+        made = Tracker(tracking_uri)
+        made.check()
+        return made
+
+    if file_of(tracking_uri) is None:  # a tracking server: first
+        served = tracker()
+        return open_storage(storage_url), served
+    storage = open_storage(storage_url)
+    return storage, tracker()
 
 
 def _searched_backends(spec: Study, options: RunOptions) -> list[str]:
@@ -462,9 +550,15 @@ def _run_workers(
     # a race, or a sampled configuration's other seeds, is planned as results come in
     boss = Supervisor(workers, replan_after_trials=spec.racing or (spec.repeated and spec.sampler != "grid"))
 
+    last_words = ""  # of the worker whose death stopped the study
+
     def carry_out(actions: list[supervisor.Action]) -> None:
         for action in actions:
-            if isinstance(action, supervisor.LoseTrial):
+            if isinstance(action, supervisor.Assign):
+                _assign(session, pool, boss, action.pid)
+            elif isinstance(action, supervisor.Dismiss):
+                pool.send(action.pid, None)
+            elif isinstance(action, supervisor.LoseTrial):
                 session.end(action.trial, Ending(Outcome.LOST, reason=action.reason))
                 progress.handle(TrialEnded(action.trial, Outcome.LOST, reason=action.reason))
             elif isinstance(action, supervisor.InterruptTrial):
@@ -484,15 +578,19 @@ def _run_workers(
             progress.handle(message)
             carry_out(boss.on_message(message))
 
-    with _signals_interrupt():
+    with _signals_interrupt() as received:
         try:
             while pool.procs:
                 receive(0.3)
+                pool.show_stderr()
                 ended = pool.ended(boss.exiting)
                 if ended:
                     receive(0.05)  # what they sent last comes before their end is judged
                 for proc in ended:
+                    was_stopped = boss.stopped
                     carry_out(boss.on_worker_end(proc.pid, proc.exitcode, len(pool.procs)))
+                    if boss.stopped and not was_stopped:
+                        last_words = pool.last_words(proc.pid)
         except KeyboardInterrupt:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the cleanup
             pool.stop(STOP_SECONDS)
@@ -502,24 +600,52 @@ def _run_workers(
             resume = f": {redact(command)}" if command else ""
             raise Interrupted(
                 f"interrupted: {_count(session.study, DONE_STATES)} trial(s) done, the running ones "
-                f"ended; to resume, run the same command again{resume}"
+                f"ended; to resume, run the same command again{resume}",
+                signal=received[0] if received else signal.SIGINT,
             ) from None
     progress.close()
     if boss.fatal:
         raise RnnstudyError(boss.fatal)
+    if boss.stopped:
+        words = f"; its last words: {' | '.join(last_words.splitlines())}" if last_words else ""
+        raise Stopped(f"stopped: {boss.stopped}{redact(words)}")
+
+
+def _assign(session: Session, pool: Pool, boss: Supervisor, pid: int) -> None:
+    """Claim a waiting trial for worker ``pid`` (one of its backend, where the study compares
+    backends) and send it; the supervisor holds it as that worker's from the claim on, and the
+    first heartbeat names the worker, so no death after the claim can leave it RUNNING."""
+    chosen = pool.backends.get(pid)
+    accept = (lambda point: point.get("backend") == chosen) if pool.searched and chosen else None
+    claimed = optuna_internals.claim(session.study, accept)
+    if claimed is None:
+        pool.send(pid, None)
+        return
+    trial_id, number, point = claimed
+    boss.assigned(pid, number)
+    heartbeat.beat(session.study, number, pid)
+    pool.send(pid, Assignment(trial_id, number, point))
 
 
 @contextlib.contextmanager
 def _signals_interrupt():
-    """SIGTERM (what Slurm and Kubernetes send) stops the study like Ctrl-C; both signals'
-    handlers are restored afterwards."""
+    """SIGTERM (what Slurm and Kubernetes send) stops the study like Ctrl-C; yields the list
+    the signals that came are added to; both signals' handlers are restored afterwards."""
+    received: list[int] = []
     if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may handle signals
+        yield received  # only the main thread may handle signals
         return
+
+    def stop(number, frame):
+        received.append(number)
+        raise KeyboardInterrupt
+
     saved = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, stop)
+    if saved[signal.SIGINT] is signal.default_int_handler:  # not where Ctrl-C is ignored
+        signal.signal(signal.SIGINT, stop)
     try:
-        yield
+        yield received
     finally:
         for number, handler in saved.items():
             signal.signal(number, handler)

@@ -58,15 +58,7 @@ class Heartbeat:
         self._thread.join()
 
     def beat(self) -> None:
-        pid = os.getpid()
-        beat = {
-            "machine": machine(),
-            "pid": pid,
-            "started": _started(pid),
-            "time": time.time(),
-            "every": self.every,
-        }
-        optuna_internals.set_system_attr(self.study, self.number, ATTR, beat)
+        beat(self.study, self.number, os.getpid(), self.every)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
@@ -74,6 +66,14 @@ class Heartbeat:
                 self.beat()
             except Exception:  # the trial was finished (or failed as stale) elsewhere
                 return
+
+
+def beat(study, number: int, pid: int, every: float | None = None) -> None:
+    """Say that process ``pid`` of this machine runs trial ``number``, now. The driver beats
+    first, for the worker it claims a trial for, so a trial is never RUNNING without one for
+    longer than the claim takes."""
+    record = {"machine": machine(), "pid": pid, "started": _started(pid), "time": time.time()}
+    optuna_internals.set_system_attr(study, number, ATTR, {**record, "every": every or interval()})
 
 
 def stale(study, now: float | None = None) -> list:

@@ -1,8 +1,12 @@
-"""What a worker process tells its driver: typed messages on one queue, and its exit code.
+"""What a worker process and its driver tell each other: typed messages, and exit codes.
 
-Messages are small frozen dataclasses (pickled through a ``multiprocessing`` queue). The
-driver's :class:`~rnnstudy.supervisor.Supervisor` decides from them and from exit codes;
-:class:`~rnnstudy.progress.Progress` shows them.
+A worker reports on one queue shared by all (small frozen dataclasses, pickled through a
+``multiprocessing`` queue); the driver answers on each worker's order pipe. The driver claims
+every trial a worker runs: a worker says it is :class:`Ready`, the driver moves a waiting trial
+to RUNNING in the storage and sends it an :class:`Assignment`. So from the moment a trial is
+RUNNING the driver knows which worker holds it, and ends it if that worker dies, whatever
+the death and however early. The driver's :class:`~rnnstudy.supervisor.Supervisor` decides
+from the messages and the exit codes; :class:`~rnnstudy.progress.Progress` shows them.
 """
 
 from __future__ import annotations
@@ -21,11 +25,21 @@ CLEAN_EXITS = (EXIT_RECYCLED, EXIT_DRAINED)  # any other exit code means the wor
 
 
 @dataclass(frozen=True)
-class Claimed:
-    """Worker ``pid`` took trial ``trial`` from the storage."""
+class Ready:
+    """Worker ``pid`` wants a trial: the driver answers with an :class:`Assignment`, or None
+    when nothing is left for it."""
 
     pid: int
-    trial: int
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Driver to worker: run the storage's trial ``trial_id`` (already RUNNING), the study's
+    trial ``number``, with ``point`` (what it was enqueued with; None: the sampler chooses)."""
+
+    trial_id: int
+    number: int
+    point: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -74,4 +88,4 @@ class Exiting:
     pid: int
 
 
-Message = Claimed | TrialStarted | EpochEnded | TrialEnded | Note | Fatal | Exiting
+Message = Ready | TrialStarted | EpochEnded | TrialEnded | Note | Fatal | Exiting

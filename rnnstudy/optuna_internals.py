@@ -25,22 +25,21 @@ from typing import Any
 FIXED_PARAMS = "fixed_params"  # the system attribute Study.enqueue_trial writes
 
 
-def claim(study, accept: Callable[[dict], bool] | None = None):
-    """Take the oldest waiting trial for this process: ``(optuna.Trial, point)``, where point is
-    what it was enqueued with (None when the sampler chooses); ``(None, None)`` when nothing
-    waits. Atomic across processes and machines: the storage moves it from WAITING to RUNNING
-    for one caller only. With ``accept``, only a trial whose point it accepts is taken (a
-    worker of one Keras backend, in a study that compares backends)."""
-    import optuna
-
+def claim(study, accept: Callable[[dict], bool] | None = None) -> tuple[int, int, dict | None] | None:
+    """Take the oldest waiting trial: ``(trial_id, number, point)``, where point is what it was
+    enqueued with (None when the sampler chooses); None when nothing waits. Atomic across
+    processes and machines: the storage moves it from WAITING to RUNNING for one caller only.
+    With ``accept``, only a trial whose point it accepts is taken (for a worker of one Keras
+    backend, in a study that compares backends). The worker that runs it makes its
+    ``optuna.Trial(study, trial_id)``."""
     if accept is None:
         trial_id = study._pop_waiting_trial_id()
     else:
         trial_id = _pop_accepted(study, accept)
     if trial_id is None:
-        return None, None
-    point = study._storage.get_trial(trial_id).system_attrs.get(FIXED_PARAMS)
-    return optuna.Trial(study, trial_id), point or None
+        return None
+    frozen = study._storage.get_trial(trial_id)
+    return trial_id, frozen.number, frozen.system_attrs.get(FIXED_PARAMS) or None
 
 
 def _pop_accepted(study, accept: Callable[[dict], bool]) -> int | None:

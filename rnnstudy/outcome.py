@@ -24,7 +24,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rnnstudy import optuna_internals
+from rnnstudy import faults, optuna_internals
 from rnnstudy.urls import redact
 
 STATE_TAG = "rnnstudy.state"
@@ -97,6 +97,7 @@ def end_trial(study, number: int, ending: Ending, *, tracker=None, run_ids: Iter
 
     for run_id in run_ids:
         tracker.set_tags(run_id, ending.tags(), wait=False)
+        faults.point("mlflow_end")
         tracker.finish(run_id, ending.outcome.run_status)
     if not ending.outcome.done:
         try:
@@ -106,4 +107,5 @@ def end_trial(study, number: int, ending: Ending, *, tracker=None, run_ids: Iter
         except UpdateFinishedTrialError:
             return  # another process ended it first; its ending stands
     values = ending.value if ending.outcome is Outcome.COMPLETE else None
+    faults.point("tell")
     study.tell(number, values, state=TrialState[ending.outcome.optuna_state], skip_if_finished=True)

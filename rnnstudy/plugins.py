@@ -76,10 +76,13 @@ def _keras_tuner_fit(fit: Callable) -> Callable:
     by keyword, and ``batch_size`` only if the caller gave it, so a hypermodel's
     ``model.fit(*args, batch_size=hp.Choice(...), **kwargs)`` picks its own. rnnstudy's
     ``batch_size`` hyperparameter still applies to a fit that picks none: while the hook runs,
-    ``model.fit`` takes it as its default.
+    ``model.fit`` takes it as its default. A model with no ``fit`` of its own (NumPy,
+    scikit-learn style) is trained by the hook, which gets ``batch_size`` among the keywords.
     """
 
     def call(hp, model, *, x, y, batch_size, **fit_args):
+        if not callable(getattr(model, "fit", None)):  # not Keras: the hook trains it and gets the batch size
+            return fit(hp, model, x, y, batch_size=batch_size, **fit_args)
         with _default_batch_size(model, batch_size):
             return fit(hp, model, x, y, **fit_args)
 

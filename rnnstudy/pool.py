@@ -6,6 +6,16 @@ each gets ready, then waits for the go: the study's MLflow ids once the driver h
 the study and set it up. Workers it turns out not to need (the check failed, or fewer trials
 are left than workers) are killed before they have written anything.
 
+Workers never run the user's main module. A spawned process normally imports the parent's
+``__main__`` again (a script without an ``if __name__ == "__main__":`` guard, ``python -``, a
+module run with ``-m``), which would start the study again in every worker; the pool starts
+its workers with the main module hidden (:func:`_main_hidden`). What a worker needs of a study
+defined there comes pickled by value (rnnstudy.worker.pack_study).
+
+Each worker's standard error goes to a file of the pool's, which the driver copies to its own
+standard error as it comes (:meth:`Pool.show_stderr`): so when a worker dies, its last words
+are still there to quote (:meth:`Pool.last_words`).
+
 On a machine with GPUs each worker trains on one of them (rnnstudy.devices): a worker
 started later, to replace one that was recycled or died, goes to the GPU fewest of the
 running workers hold.
@@ -17,9 +27,14 @@ import contextlib
 import multiprocessing
 import os
 import queue as queue_module
+import shutil
 import signal
+import sys
+import tempfile
+import types
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from rnnstudy import devices, worker
@@ -51,6 +66,10 @@ class Pool:
         self._orders: dict[int, Any] = {}  # pid -> the sending end of its order pipe
         self._waiting: list[int] = []  # started, not told to go yet
         self._go: dict[str, str] | None = None  # the study's MLflow ids, once the driver has them
+        self._logs = Path(tempfile.mkdtemp(prefix="rnnstudy-workers-"))  # each worker's stderr
+        self._stderr: dict[int, Path] = {}  # pid -> its stderr file
+        self._shown: dict[Path, int] = {}  # bytes of each file copied to the driver's stderr
+        self._started = 0
 
     def start(self, backend: str | None = None) -> None:
         """Start a worker: at work at once after :meth:`go`, else ready and waiting for it.
@@ -60,10 +79,15 @@ class Pool:
             running = list(self.backends.values())
             backend = min(self.searched, key=running.count)
         gpu, config = self.next_worker(list(self.placed.values()), backend)
+        self._started += 1
+        log = self._logs / f"worker-{self._started}.stderr"
+        config = replace(config, stderr_path=str(log))
         receive, send = self._context.Pipe(duplex=False)
         proc = self._context.Process(target=worker.main, args=(config, self.events, receive))
-        proc.start()
+        with _main_hidden():
+            proc.start()
         receive.close()  # the worker's end
+        self._stderr[proc.pid] = log
         self.procs[proc.pid] = proc
         self.placed[proc.pid] = gpu
         self.backends[proc.pid] = backend
@@ -98,6 +122,38 @@ class Pool:
         self._waiting = self._waiting[count:]
         self.dismiss()
 
+    def send(self, pid: int, order) -> None:
+        """Send worker ``pid`` an order (an Assignment, or None: nothing left). A worker that
+        died meanwhile is reaped as a dead worker, whatever it held ended then."""
+        with contextlib.suppress(OSError):
+            self._orders[pid].send(order)
+
+    def show_stderr(self, out=None) -> None:
+        """Copy what the workers wrote to standard error since the last call to ``out``."""
+        out = out or sys.stderr
+        for log in self._stderr.values():
+            text = self._unread(log)
+            if text:
+                out.write(text)
+                out.flush()
+
+    def last_words(self, pid: int, lines: int = 5) -> str:
+        """The last lines worker ``pid`` wrote to standard error (it may have ended)."""
+        log = self._stderr.get(pid)
+        if log is None or not log.exists():
+            return ""
+        return "\n".join(log.read_text(errors="replace").strip().splitlines()[-lines:])
+
+    def _unread(self, log: Path) -> str:
+        try:
+            with log.open("rb") as file:
+                file.seek(self._shown.get(log, 0))
+                data = file.read()
+        except FileNotFoundError:
+            return ""
+        self._shown[log] = self._shown.get(log, 0) + len(data)
+        return data.decode(errors="replace")
+
     def dismiss(self) -> None:
         """Kill the workers still waiting: nothing of theirs is written before the go."""
         for pid in self._waiting:
@@ -117,6 +173,8 @@ class Pool:
             self.remove(proc)
         self.events.close()
         self.events = None  # the last reference: its locks unlink their semaphores
+        self.show_stderr()
+        shutil.rmtree(self._logs, ignore_errors=True)
 
     def messages(self, timeout: float) -> Iterator:
         """The workers' messages: waits up to ``timeout`` for the first, then takes what is there."""
@@ -155,8 +213,21 @@ class Pool:
             self.remove(proc)
 
     def remove(self, proc) -> None:
-        """Forget a worker that has ended."""
+        """Forget a worker that has ended (its stderr file stays until the pool closes)."""
         del self.procs[proc.pid]
         self.placed.pop(proc.pid, None)
         self.backends.pop(proc.pid, None)
         self._orders.pop(proc.pid).close()
+
+
+@contextlib.contextmanager
+def _main_hidden():
+    """While a process is spawned: a bare ``__main__``, so that the child does not import the
+    user's main module (multiprocessing's spawn re-imports it by path or by module name, which
+    runs a script's top level again in every worker; a worker needs none of it)."""
+    main = sys.modules["__main__"]
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        sys.modules["__main__"] = main

@@ -17,7 +17,10 @@ every point's seed 1, ...), so a study stopped early has paired results for all 
   round's trials are done, rnnstudy.statistics.race_step says which points still tie with the
   leader, and those get the next seed, until each is separated or has ``max_repeats``.
 
-Failed, interrupted and lost trials count as not there, so their configuration × seed runs again.
+Failed, interrupted and lost trials count as not there, so their configuration × seed runs
+again; except a trial that failed by itself (it raised, it diverged) in this invocation (from
+trial ``first``): its configuration × seed waits for the next invocation, so that a point that
+always fails cannot be enqueued without end, and a race drops it.
 """
 
 from __future__ import annotations
@@ -58,20 +61,25 @@ def configuration(frozen) -> dict[str, Any]:
     return point or {k: v for k, v in frozen.params.items() if k != SEED}
 
 
-def plan(study, spec: Study, points: list[dict] | None) -> Plan:
-    """Enqueue what is still to run; call under the study's lock."""
+def plan(study, spec: Study, points: list[dict] | None, first: int | None = None) -> Plan:
+    """Enqueue what is still to run; call under the study's lock. ``first``: the number of this
+    invocation's first trial (None: every trial is older)."""
     from optuna.trial import TrialState
 
     live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.WAITING, TrialState.RUNNING)
+    failed = study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+    given_up = [t for t in failed if first is not None and t.number >= first and not _stopped_from_outside(t)]
     trials = study.get_trials(deepcopy=False, states=live)
     reason = ""
     if points is None:
-        wanted = _sampled(spec, trials, study.get_trials(deepcopy=False, states=(TrialState.FAIL,)))
+        wanted = _sampled(spec, trials, failed)
     elif spec.racing:
-        wanted, reason = _raced(spec, points, trials)
+        wanted, reason = _raced(spec, points, trials, given_up)
+        trials = [*trials, *given_up]
     else:
         wanted = [_with_seed(p, s) for s in spec.seeds or [None] for p in points]
         wanted = wanted[: spec.trials or len(wanted)]
+        trials = [*trials, *given_up]
     taken = Counter(_key(optuna_internals.enqueued_point(t) or t.params) for t in trials)
     pending = []
     for point in wanted:
@@ -109,17 +117,21 @@ def _sampled(spec: Study, trials, failed) -> list[dict]:
     return again + [{SEED: 0} for _ in range(fresh)] + seeds
 
 
+def _stopped_from_outside(trial) -> bool:
+    """Whether a FAIL trial was interrupted or lost, not failed by itself (rnnstudy.outcome)."""
+    from rnnstudy.outcome import OUTCOME_ATTR, Outcome
+
+    return Outcome[trial.user_attrs.get(OUTCOME_ATTR, "FAILED")].stopped
+
+
 def _stopped(spec: Study, trials, failed) -> list[dict]:
     """The sampled configurations (× seed) of trials that were interrupted or lost, each once,
     unless a live trial has it already."""
-    from rnnstudy.outcome import OUTCOME_ATTR, Outcome
-
     live = {_key(_values(t)) for t in trials}
     again: dict[str, dict] = {}
     for trial in failed:
         values = _values(trial)
-        stopped = Outcome[trial.user_attrs.get(OUTCOME_ATTR, "FAILED")].stopped
-        if stopped and set(spec.search) <= set(values) and _key(values) not in live:
+        if _stopped_from_outside(trial) and set(spec.search) <= set(values) and _key(values) not in live:
             again.setdefault(_key(values), values)
     return list(again.values())
 
@@ -129,18 +141,25 @@ def _values(trial) -> dict:
     return {**trial.params, **(optuna_internals.enqueued_point(trial) or {})}
 
 
-def _raced(spec: Study, points: list[dict], trials) -> tuple[list[dict], str]:
+def _raced(spec: Study, points: list[dict], trials, given_up=()) -> tuple[list[dict], str]:
     """Every point's first ``min_repeats`` seeds, what the race added before, and the next
-    seed for the points still tied with the leader once everything enqueued is done."""
+    seed for the points still tied with the leader once everything enqueued is done. A point
+    with a trial that failed by itself (``given_up``) is out of the race: it gets no more seeds."""
     import pandas as pd
 
     from rnnstudy.statistics import race_step
 
     wanted = [_with_seed(p, s) for s in spec.seeds for p in points]
-    ran = [optuna_internals.enqueued_point(t) or {} for t in trials]
+    ran = [optuna_internals.enqueued_point(t) or {} for t in [*trials, *given_up]]
     wanted += [p for p in ran if p.get(SEED, 0) >= spec.min_repeats]  # the race so far
-    if any(t.state.name in ("WAITING", "RUNNING") for t in trials) or len(trials) < len(wanted):
+    if any(t.state.name in ("WAITING", "RUNNING") for t in trials) or len(trials) + len(given_up) < len(
+        wanted
+    ):
         return wanted, ""  # a round is still running (or has trials to run again)
+    out = {_key(configuration(t)) for t in given_up}
+    points = [p for p in points if _key(p) not in out]
+    if not points:
+        return wanted, "every point of the race failed: the race stops"
     labels = {_key(p): label(p) for p in points}
     rows = [
         {

@@ -4,12 +4,16 @@ The driver feeds a :class:`Supervisor` what happens (each worker's messages, eac
 end with its exit code, Ctrl-C) and carries out the actions it answers with. It holds no
 process, storage or MLflow client, so its rules are tested by feeding it events:
 
+- a worker that is ready gets a trial claimed for it (the driver knows from then on which
+  trial it holds), unless the study is stopping;
 - a worker that ends with a clean exit code (recycled, or nothing left) is replaced while
   trials wait;
-- a worker that dies (any other exit code) has its running trial ended LOST, then the study
-  is re-planned (its point enqueued again, stale trials of other machines recovered) and the
-  worker replaced; at most ``max_retries`` re-plans per invocation, so a point that kills
-  every worker cannot loop for ever;
+- a worker that dies (any other exit code, a signal) has its trial ended LOST, with the death
+  named, then the study is re-planned (its point enqueued again, stale trials of other
+  machines recovered) and the worker replaced; at most ``max_retries`` re-plans per
+  invocation;
+- ``max_deaths`` workers dying in a row with no trial ended in between stop the study: it
+  cannot make progress (a plugin that exits, a model that runs out of memory as it is built);
 - a fatal error (the study itself is wrong) interrupts every worker and starts no other;
 - where the plan depends on results (a race adds seeds to the points still tied with the
   leader), every trial's end re-plans the study;
@@ -18,11 +22,15 @@ process, storage or MLflow client, so its rules are tested by feeding it events:
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass, field
 
-from rnnstudy.messages import CLEAN_EXITS, Claimed, Exiting, Fatal, Message, TrialEnded
+from rnnstudy.messages import CLEAN_EXITS, Exiting, Fatal, Message, Ready, TrialEnded
 
 MAX_RETRIES = 10  # re-plans after dead workers, per invocation
+MAX_DEATHS = (
+    3  # workers dead in a row, no trial ended between: stop (Keras Tuner's max_consecutive_failed_trials)
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,20 @@ class LoseTrial:
 
     trial: int
     reason: str
+
+
+@dataclass(frozen=True)
+class Assign:
+    """Claim a waiting trial for worker ``pid`` and send it; None if nothing is left for it."""
+
+    pid: int
+
+
+@dataclass(frozen=True)
+class Dismiss:
+    """Tell worker ``pid`` that there is nothing for it: it exits."""
+
+    pid: int
 
 
 @dataclass(frozen=True)
@@ -55,7 +77,7 @@ class InterruptWorkers:
     """Ask every worker to stop (each ends its own trial INTERRUPTED)."""
 
 
-Action = LoseTrial | InterruptTrial | Replan | StartWorker | InterruptWorkers
+Action = Assign | Dismiss | LoseTrial | InterruptTrial | Replan | StartWorker | InterruptWorkers
 
 
 @dataclass
@@ -65,18 +87,22 @@ class Supervisor:
     workers: int  # how many to keep busy
     replan_after_trials: bool = False  # the plan depends on results (a race): re-plan after each trial
     max_retries: int = MAX_RETRIES
+    max_deaths: int = MAX_DEATHS
     running: dict[int, int] = field(default_factory=dict)  # worker pid -> trial number
     exiting: set[int] = field(default_factory=set)  # workers that said they exit
-    fatal: str | None = None
+    fatal: str | None = None  # the study itself is wrong (exit code 2)
+    stopped: str | None = None  # no progress is possible (exit code 3)
     retries: int = 0
+    deaths: int = 0  # workers dead since a trial last ended
 
     def on_message(self, message: Message) -> list[Action]:
-        if isinstance(message, Claimed):
-            self.running[message.pid] = message.trial
-        elif isinstance(message, TrialEnded):
+        if isinstance(message, Ready):
+            return [Dismiss(message.pid) if self.stopping else Assign(message.pid)]
+        if isinstance(message, TrialEnded):
+            self.deaths = 0
             for pid in [p for p, n in self.running.items() if n == message.trial]:
                 del self.running[pid]
-            if self.replan_after_trials and self.fatal is None:
+            if self.replan_after_trials and not self.stopping:
                 return [Replan()]
         elif isinstance(message, Exiting):
             self.exiting.add(message.pid)
@@ -85,6 +111,14 @@ class Supervisor:
             return [InterruptWorkers()]
         return []
 
+    def assigned(self, pid: int, trial: int) -> None:
+        """Trial ``trial`` was claimed for worker ``pid``: it is that worker's until it ends."""
+        self.running[pid] = trial
+
+    @property
+    def stopping(self) -> bool:
+        return self.fatal is not None or self.stopped is not None
+
     def on_worker_end(self, pid: int, exitcode: int | None, live_workers: int) -> list[Action]:
         """Worker ``pid`` ended with ``exitcode``; ``live_workers`` are still there."""
         self.exiting.discard(pid)
@@ -92,12 +126,20 @@ class Supervisor:
         died = exitcode not in CLEAN_EXITS
         actions: list[Action] = []
         if died and trial is not None:
-            actions.append(LoseTrial(trial, f"worker process died (exit code {exitcode})"))
-        if self.fatal is not None:
+            actions.append(LoseTrial(trial, f"worker process died: {death(exitcode)}"))
+        if self.stopping:  # the workers were told to stop: their ends are expected
             return actions
-        if died and self.retries < self.max_retries:
-            self.retries += 1
-            actions.append(Replan())
+        if died:
+            self.deaths += 1
+            if self.deaths >= self.max_deaths:
+                self.stopped = (
+                    f"{self.deaths} worker processes in a row died before ending a trial "
+                    f"(the last: {death(exitcode)}); no progress is possible"
+                )
+                return [*actions, InterruptWorkers()]
+            if self.retries < self.max_retries:
+                self.retries += 1
+                actions.append(Replan())
         if live_workers < self.workers:
             actions.append(StartWorker())  # recycled, or replacing one that died
         return actions
@@ -105,3 +147,15 @@ class Supervisor:
     def on_interrupt(self) -> list[Action]:
         """Ctrl-C or SIGTERM: what to end once the workers are stopped."""
         return [InterruptTrial(trial) for trial in self.running.values()]
+
+
+def death(exitcode: int | None) -> str:
+    """A worker's end in words: ``exit code 1``, ``killed by SIGKILL (exit code -9; out of memory?)``."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        why = "; out of memory?" if name == "SIGKILL" else ""  # the kernel's OOM killer sends it
+        return f"killed by {name} (exit code {exitcode}{why})"
+    return f"exit code {exitcode}"

@@ -135,14 +135,15 @@ class Tracker:
         tags = {"mlflow.parentRunId": parent_id, **tags, "mlflow.note.content": description}
         return self.client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
 
-    def open_trial_runs(self, experiment_id: str, parent_id: str, number: int) -> list[str]:
-        """The ids of a trial's runs still RUNNING (its worker died, maybe before it noted the id)."""
+    def unfailed_trial_runs(self, experiment_id: str, parent_id: str, number: int) -> list[str]:
+        """The ids of a trial's runs that do not say it failed, for a trial that Optuna has not
+        ended: still RUNNING (its worker died, maybe before it noted the id), or FINISHED by a
+        worker that died before it told Optuna."""
         runs = self.client.search_runs(
             [experiment_id],
-            filter_string=f"tags.`{TRIAL_TAG}` = '{number}' AND tags.`mlflow.parentRunId` = '{parent_id}' "
-            "AND attributes.status = 'RUNNING'",
+            filter_string=f"tags.`{TRIAL_TAG}` = '{number}' AND tags.`mlflow.parentRunId` = '{parent_id}'",
         )
-        return [run.info.run_id for run in runs]
+        return [run.info.run_id for run in runs if run.info.status in ("RUNNING", "FINISHED")]
 
     def log_params(self, run_id: str, params: dict[str, Any], *, wait: bool = True) -> None:
         from mlflow.entities import Param

@@ -20,7 +20,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from rnnstudy import backend, checkpoint, devices, plugins, precision
+from rnnstudy import backend, checkpoint, devices, faults, plugins, precision
 from rnnstudy.backend import BACKENDS
 from rnnstudy.data import Data
 from rnnstudy.direction import best, lower_is_better
@@ -232,6 +232,7 @@ class TrialRunner:
     def _train(self, trial, hp: HyperParameters, run_id: str) -> float:
         import optuna
 
+        faults.point("build")
         built = build(hp, self.registry, self.data_dir)
         data, model = built.data, built.model
         searched = {k: hp.values[k] for k in hp.search if k in hp.values}
@@ -470,6 +471,8 @@ class EpochCallback(keras.callbacks.Callback):
         step = epoch + 1
         self.runner.tracker.log_metrics(self.run_id, row, step=step, wait=False)
         self.runner.send(EpochEnded(self.trial.number, step, self.epochs, row))
+        if step == 1:
+            faults.point("epoch")
         bad = next((k for k, v in row.items() if "loss" in k and not math.isfinite(v)), None)
         if bad is not None:
             self.diverged = f"{bad} became {row[bad]} at epoch {step}"
@@ -503,6 +506,7 @@ class EpochCallback(keras.callbacks.Callback):
         one is due). A failure to save is a warning: the trial goes on, or ends as it was."""
         if self.saved is None or self.last is None or self.last.epoch <= self.saved_epoch:
             return
+        faults.point("checkpoint")  # outside the try: a test's fault is no warning
         try:
             self.checkpoint_seconds += self.saved.save(self.last)
             self.saved_epoch = self.last.epoch

@@ -5,11 +5,12 @@ trial, so a long study recycles its workers to keep memory bounded).
 A worker starts before the driver has checked the study (see rnnstudy.pool): it imports
 what trials need, then waits on its order pipe for the study's MLflow ids.
 
-Work is taken through the Optuna storage only: the driver enqueues every trial (a grid point,
-or an empty one that the sampler fills in), and a worker claims one atomically by moving it
-from WAITING to RUNNING. So workers of one study may run on other machines too. While a trial
-runs, a heartbeat tells others that its worker is alive. Workers talk to their own driver
-through a queue of typed messages and through their exit code (rnnstudy.messages).
+Work goes through the Optuna storage: every driver enqueues its study's trials (a grid point,
+or an empty one that the sampler fills in), and claims one for a worker of its own that is
+ready by moving it from WAITING to RUNNING, which one caller wins; so commands of one study
+may run on other machines too. While a trial runs, a heartbeat tells others that its worker
+is alive. Workers talk to their own driver through a queue of typed messages, their order
+pipe and their exit code (rnnstudy.messages). A worker whose driver is gone exits.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rnnstudy import messages
+from rnnstudy import faults, messages
 from rnnstudy.errors import RnnstudyError, StudyFileError
-from rnnstudy.messages import EXIT_DRAINED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECYCLED, Claimed, Exiting
+from rnnstudy.messages import EXIT_DRAINED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECYCLED, Exiting, Ready
 from rnnstudy.outcome import Ending, Outcome, end_trial
 
 INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"
@@ -50,6 +51,7 @@ class WorkerConfig:
     checkpoint_root: str | None = None  # --checkpoint-dir as a URI; None: the MLflow artifact store
     backend: str | None = None  # in a study that searches the backend: the one this worker runs
     keep_models: bool = False
+    stderr_path: str | None = None  # where its standard error goes (the driver shows it, and its end)
 
 
 def pack_study(spec) -> bytes:
@@ -74,13 +76,14 @@ def main(config: WorkerConfig, queue, orders) -> None:
     the exit code says why it stopped."""
     stops = (signal.SIGINT, signal.SIGTERM)
     _interrupt_once(*stops)
+    _stderr_to(config.stderr_path)
     code = EXIT_INTERRUPTED
     try:
         _prepare(config)
         go = orders.recv()
         _start_keras(go.pop("env", None) or {})  # auto: the backend comes with the go
-        code = _work(replace(config, **go), queue)
-    except (KeyboardInterrupt, EOFError):  # EOFError: the driver is gone before the go
+        code = _work(replace(config, **go), queue, orders)
+    except (KeyboardInterrupt, EOFError):  # EOFError: the driver is gone
         pass
     finally:
         for number in stops:  # the work is over: a late Ctrl-C must not break the exit
@@ -91,6 +94,17 @@ def main(config: WorkerConfig, queue, orders) -> None:
     from rnnstudy import backend
 
     backend.exit_now(code)
+
+
+def _stderr_to(path: str | None) -> None:
+    """Send this process's standard error (Python's and the libraries' own) to ``path``,
+    which the driver copies to its own and reads the end of when this process dies."""
+    if path is None:
+        return
+    sys.stderr.flush()
+    log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(log, 2)
+    os.close(log)
 
 
 def _prepare(config: WorkerConfig) -> None:
@@ -116,11 +130,10 @@ def _start_keras(env: dict[str, str]) -> None:
     default_registry().all()
 
 
-def _work(config: WorkerConfig, queue) -> int:
+def _work(config: WorkerConfig, queue, orders) -> int:
     import optuna
 
     from rnnstudy.heartbeat import Heartbeat
-    from rnnstudy.optuna_internals import claim
     from rnnstudy.registry import default_registry
     from rnnstudy.storage import open_storage
     from rnnstudy.strategy import make_pruner, make_sampler
@@ -149,23 +162,19 @@ def _work(config: WorkerConfig, queue) -> int:
         checkpoint_root=config.checkpoint_root,
         keep_models=config.keep_models,
     )
-    accept = _of_backend(config.backend) if config.backend else None  # a study comparing backends
     for _ in range(config.max_trials):
         if _stopping.is_set():
             raise KeyboardInterrupt
-        trial, point = claim(study, accept)
-        if trial is None:
+        queue.put(Ready(os.getpid()))
+        order = orders.recv()  # the driver claims the trial: it knows this process holds it
+        if order is None:
             return EXIT_DRAINED
+        trial = optuna.Trial(study, order.trial_id)
+        faults.point("claim")
         with Heartbeat(study, trial.number):
-            queue.put(Claimed(os.getpid(), trial.number))
-            if not run_one(study, trial, point, runner, queue.put):
+            if not run_one(study, trial, order.point, runner, queue.put):
                 return EXIT_FATAL
     return EXIT_RECYCLED
-
-
-def _of_backend(name: str):
-    """Which trials a worker of backend ``name`` takes, where the study searches the backend."""
-    return lambda point: point.get("backend") == name
 
 
 def run_one(study, trial, point, runner, send) -> bool:

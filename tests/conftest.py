@@ -279,7 +279,9 @@ def tiny_study(tmp_path_factory) -> TinyStudy:
     where = dict(storage_url=study.storage, tracking_uri=study.tracking_uri, data_dir=str(data_dir))
     first = optimize(str(path), RunOptions(**where, overrides={"values": {}, "trials": 3}), out=io.StringIO())
     client = MlflowClient(study.tracking_uri)
-    table = client.download_artifacts(first.user_attrs["mlflow_parent_run_id"], "report/table.csv", str(root))
+    table = client.download_artifacts(
+        first.study.user_attrs["mlflow_parent_run_id"], "report/table.csv", str(root)
+    )
     study.first_table = Path(table).read_text()
     out = io.StringIO()
     optimize(str(path), RunOptions(**where), out=out)
@@ -296,6 +298,7 @@ tiny_table = rnnstudy_scripted:tiny_table
 
 [rnnstudy.models]
 scripted_fit = rnnstudy_scripted:ScriptedFit
+scripted_tuner_fit = rnnstudy_scripted:ScriptedTunerFit
 dense_stack = rnnstudy_scripted:dense_stack
 slow_dense = rnnstudy_scripted:SlowDense
 """
@@ -352,12 +355,13 @@ class Project:
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "rnnstudy", "optimize", *args]
 
-    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-        """``rnnstudy optimize ARGS`` to its end; stdout and stderr together in ``.stdout``."""
+    def run(self, *args: str, timeout: float = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+        """``rnnstudy optimize ARGS`` to its end (``env``: variables to add); stdout and stderr
+        together in ``.stdout``."""
         return subprocess.run(
             self.command(*args),
             cwd=self.root,
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -501,6 +505,20 @@ class MlflowServer:
         self.url, self.store, self.artifacts, self.log = url, store, artifacts, log
 
 
+def take(study):
+    """Claim a waiting trial as a driver does and make its ``optuna.Trial`` as its worker does:
+    ``(trial, point)``, or ``(None, None)`` when nothing waits."""
+    import optuna
+
+    from rnnstudy import optuna_internals
+
+    claimed = optuna_internals.claim(study)
+    if claimed is None:
+        return None, None
+    trial_id, _, point = claimed
+    return optuna.Trial(study, trial_id), point
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 that nothing listens on (the probe that found it is closed)."""
     with socket.socket() as probe:
@@ -549,3 +567,19 @@ def _healthy(url: str) -> bool:
             return response.status == 200
     except OSError:
         return False
+
+
+# --- the fault matrix (tests/test_fault_matrix.py) printed at the end of the run -----------
+
+FAULT_MATRIX: list[tuple[str, str, str, str]] = []  # (phase, action, storage, outcome)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FAULT_MATRIX:
+        return
+    terminalreporter.section(
+        "fault matrix: phase x storage -> outcome (first run, then the same command again)"
+    )
+    width = max(len(f"{p}:{a}") for p, a, _, _ in FAULT_MATRIX)
+    for phase, action, storage, outcome in sorted(FAULT_MATRIX):
+        terminalreporter.write_line(f"{phase + ':' + action:<{width}}  {storage:<9}  {outcome}")

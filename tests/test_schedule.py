@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import optuna
 import pytest
+from conftest import take
 
 from rnnstudy import optuna_internals
 from rnnstudy.errors import RnnstudyError
@@ -30,7 +31,7 @@ def _points(study) -> list[dict]:
 
 def _finish(study, value_of) -> None:
     """Claim and complete every waiting trial with ``value_of(point)``."""
-    while (claimed := optuna_internals.claim(study))[0] is not None:
+    while (claimed := take(study))[0] is not None:
         trial, point = claimed
         study.tell(trial, value_of(point))
 
@@ -53,7 +54,7 @@ def test_a_failed_trial_runs_again_and_trials_caps_the_grid_in_seed_order(storag
     spec = Study(dataset="d", model="m", name="r", search={"c1": [10, 50, 90]}, repeats=2, trials=4)
     study = _study(storage, spec)
     plan(study, spec, spec.grid_points)
-    trial, point = optuna_internals.claim(study)
+    trial, point = take(study)
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
 
     assert plan(study, spec, spec.grid_points).added == 1
@@ -80,7 +81,7 @@ def test_a_sampled_configuration_gets_its_other_seeds_once_it_is_complete(storag
     assert plan(study, spec, None).added == 2
     assert _points(study) == [{"seed": 0}, {"seed": 0}]
 
-    trial, point = optuna_internals.claim(study)
+    trial, point = take(study)
     sampled = trial.suggest_int("c1", 1, 100)
     study.tell(trial, 0.5)
     assert plan(study, spec, None).added == 2  # seeds 1 and 2 of the sampled configuration
@@ -109,7 +110,7 @@ def test_a_sampled_configuration_stopped_from_outside_runs_again_as_it_was(stora
     plan(study, spec, None)
     sampled = {}
     for outcome in (Outcome.INTERRUPTED, Outcome.LOST, Outcome.FAILED):
-        trial, point = optuna_internals.claim(study)
+        trial, point = take(study)
         sampled[outcome] = trial.suggest_int("c1", 1, 100)
         end_trial(study, trial.number, Ending(outcome, reason="stopped"))
 

@@ -105,7 +105,7 @@ def test_serve_ends_the_whole_group_with_sigkill_when_sigterm_is_not_enough(tmp_
         _kill(command.pid, *pids)
     assert code == 143
     assert command.stderr.read() == "Stand-in stopped (SIGTERM)\n"
-    assert 1.0 <= took < 10  # the grace, then SIGKILL
+    assert took >= 1.0  # the grace, then SIGKILL (wait's timeout bounds it from above)
     assert left == []
 
 
@@ -114,13 +114,13 @@ def test_serve_passes_on_the_servers_exit_code_and_ends_what_it_left(tmp_path):
         "import subprocess; p = subprocess.Popen(['sleep', '120']); open('pid', 'w').write(f'{p.pid}\\n')"
     )
     started = time.monotonic()
-    code = servers.serve([sys.executable, "-c", server + "; raise SystemExit(3)"], name="x", grace=5)
+    code = servers.serve([sys.executable, "-c", server + "; raise SystemExit(3)"], name="x", grace=120)
     took = time.monotonic() - started
     child = int((Path.cwd() / "pid").read_text())
     left = _runs(child)
     _kill(child)
     assert code == 3
-    assert took < 5  # sleep ended at SIGTERM, with no need of the grace
+    assert took < 120  # sleep ended at SIGTERM, with no need of the grace
     assert not left
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from rnnstudy.messages import EXIT_DRAINED, EXIT_RECYCLED, Claimed, Exiting, Fatal, TrialEnded
+from rnnstudy.messages import EXIT_DRAINED, EXIT_INTERRUPTED, EXIT_RECYCLED, Exiting, Fatal, Ready, TrialEnded
 from rnnstudy.outcome import Outcome
 from rnnstudy.supervisor import (
+    Assign,
+    Dismiss,
     InterruptTrial,
     InterruptWorkers,
     LoseTrial,
@@ -16,7 +18,7 @@ from rnnstudy.supervisor import (
 
 def test_a_recycled_worker_is_replaced_and_nothing_is_lost():
     boss = Supervisor(workers=2)
-    boss.on_message(Claimed(pid=11, trial=0))
+    boss.assigned(11, 0)
     boss.on_message(TrialEnded(0, Outcome.COMPLETE, 0.9))
 
     assert boss.on_worker_end(11, EXIT_RECYCLED, live_workers=1) == [StartWorker()]
@@ -30,18 +32,22 @@ def test_a_worker_that_drained_the_study_is_not_replaced_when_enough_remain():
 
 def test_a_dead_worker_loses_its_trial_then_the_study_is_replanned_and_the_worker_replaced():
     boss = Supervisor(workers=2)
-    boss.on_message(Claimed(pid=11, trial=3))
-    boss.on_message(Claimed(pid=12, trial=4))
+    boss.assigned(11, 3)
+    boss.assigned(12, 4)
 
     actions = boss.on_worker_end(11, -9, live_workers=1)
 
-    assert actions == [LoseTrial(3, "worker process died (exit code -9)"), Replan(), StartWorker()]
+    assert actions == [
+        LoseTrial(3, "worker process died: killed by SIGKILL (exit code -9; out of memory?)"),
+        Replan(),
+        StartWorker(),
+    ]
     assert boss.running == {12: 4}  # the other worker's trial is untouched
 
 
 def test_a_worker_dead_between_trials_loses_nothing_but_still_triggers_a_replan():
     boss = Supervisor(workers=1)
-    boss.on_message(Claimed(pid=11, trial=0))
+    boss.assigned(11, 0)
     boss.on_message(TrialEnded(0, Outcome.PRUNED))
 
     assert boss.on_worker_end(11, -11, live_workers=0) == [Replan(), StartWorker()]
@@ -51,24 +57,58 @@ def test_replans_after_deaths_are_bounded_so_a_point_that_kills_every_worker_can
     boss = Supervisor(workers=1, max_retries=2)
     replans = 0
     for pid in range(5):
-        boss.on_message(Claimed(pid=pid, trial=pid))
+        boss.assigned(pid, pid)
         actions = boss.on_worker_end(pid, -9, live_workers=0)
-        assert actions[0] == LoseTrial(pid, "worker process died (exit code -9)")
+        assert actions[0] == LoseTrial(
+            pid, "worker process died: killed by SIGKILL (exit code -9; out of memory?)"
+        )
         replans += Replan() in actions
+        boss.on_message(TrialEnded(100 + pid, Outcome.COMPLETE, 0.5))  # another worker's: progress
     assert replans == 2
+
+
+def test_workers_dying_three_times_in_a_row_stop_the_study_and_none_is_started_again():
+    boss = Supervisor(workers=2)
+    for pid in (11, 12):
+        boss.assigned(pid, pid)
+        actions = boss.on_worker_end(pid, 1, live_workers=1)
+        assert actions == [LoseTrial(pid, "worker process died: exit code 1"), Replan(), StartWorker()]
+    boss.assigned(13, 13)
+
+    actions = boss.on_worker_end(13, -9, live_workers=1)
+
+    assert actions == [
+        LoseTrial(13, "worker process died: killed by SIGKILL (exit code -9; out of memory?)"),
+        InterruptWorkers(),
+    ]
+    assert boss.stopped.startswith("3 worker processes in a row died before ending a trial")
+    assert boss.on_message(Ready(14)) == [Dismiss(14)]  # a worker still getting ready gets nothing
+    assert boss.on_worker_end(14, EXIT_INTERRUPTED, live_workers=0) == []
+
+
+def test_a_trial_ended_between_deaths_resets_the_count():
+    boss = Supervisor(workers=1)
+    for pid in range(6):
+        assert boss.on_message(Ready(pid)) == [Assign(pid)]
+        boss.assigned(pid, pid)
+        boss.on_worker_end(pid, -9, live_workers=0)
+        boss.on_message(TrialEnded(100 + pid, Outcome.FAILED, reason="raised"))
+    assert boss.stopped is None
 
 
 def test_a_fatal_error_interrupts_every_worker_once_and_starts_no_other():
     boss = Supervisor(workers=2)
-    boss.on_message(Claimed(pid=11, trial=0))
+    boss.assigned(11, 0)
     assert boss.on_message(Fatal("unknown hyperparameter 'x'")) == [InterruptWorkers()]
     assert boss.on_message(Fatal("a second one")) == []  # the first message is the one shown
     assert boss.fatal == "unknown hyperparameter 'x'"
 
     boss.on_message(TrialEnded(0, Outcome.FAILED, reason="unknown hyperparameter 'x'"))
     assert boss.on_worker_end(11, 2, live_workers=1) == []
-    boss.on_message(Claimed(pid=12, trial=1))
-    assert boss.on_worker_end(12, -9, live_workers=0) == [LoseTrial(1, "worker process died (exit code -9)")]
+    boss.assigned(12, 1)
+    assert boss.on_worker_end(12, -9, live_workers=0) == [
+        LoseTrial(1, "worker process died: killed by SIGKILL (exit code -9; out of memory?)")
+    ]
 
 
 def test_an_exiting_worker_is_known_until_it_is_reaped():
@@ -82,7 +122,7 @@ def test_an_exiting_worker_is_known_until_it_is_reaped():
 def test_ctrl_c_interrupts_exactly_the_trials_still_running():
     boss = Supervisor(workers=3)
     for pid, trial in ((11, 0), (12, 1), (13, 2)):
-        boss.on_message(Claimed(pid, trial))
+        boss.assigned(pid, trial)
     boss.on_message(TrialEnded(1, Outcome.INTERRUPTED))  # its worker ended it itself
 
     assert sorted(boss.on_interrupt(), key=lambda a: a.trial) == [InterruptTrial(0), InterruptTrial(2)]

