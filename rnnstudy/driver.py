@@ -108,10 +108,11 @@ class Session:
         runs = self.tracker.unfailed_trial_runs(self.experiment_id, self.parent_id, number)
         end_trial(self.study, number, ending, tracker=self.tracker, run_ids=runs)
 
-    def replan(self) -> Plan:
-        """Recover stale trials and enqueue what has no trial yet."""
+    def replan(self, held: set[int] = frozenset()) -> Plan:
+        """Recover stale trials, except ``held`` (this driver's workers' own, which it ends
+        itself, with the death named), and enqueue what has no trial yet."""
         with self.lock():
-            recover(self)
+            recover(self, held)
             return plan(self.study, self.spec, self.points, self.first)
 
 
@@ -507,12 +508,12 @@ def _parent_run(session: Session) -> tuple[str, str]:
     return experiment_id, parent_id
 
 
-def recover(session: Session) -> int:
-    """Mark failed the trials whose worker is gone (see rnnstudy.heartbeat), so that their
-    points run again; return how many. Call under the study's lock."""
+def recover(session: Session, held: set[int] = frozenset()) -> int:
+    """Mark failed the trials whose worker is gone (see rnnstudy.heartbeat), but those in
+    ``held``, so that their points run again; return how many. Call under the study's lock."""
     from rnnstudy.heartbeat import stale
 
-    lost = stale(session.study)
+    lost = [(trial, reason) for trial, reason in stale(session.study) if trial.number not in held]
     for trial, reason in lost:
         session.end(trial.number, Ending(Outcome.LOST, reason=reason))
     return len(lost)
@@ -564,7 +565,7 @@ def _run_workers(
             elif isinstance(action, supervisor.InterruptTrial):
                 session.end(action.trial, Ending(Outcome.INTERRUPTED, reason=worker.INTERRUPTED))
             elif isinstance(action, supervisor.Replan):
-                planned = session.replan()
+                planned = session.replan(set(boss.running.values()))
                 progress.replanned(planned.waiting + planned.running, _waiting_points(session.study))
                 if planned.reason:
                     progress.note(planned.reason)

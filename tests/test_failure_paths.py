@@ -71,7 +71,7 @@ def test_a_race_whose_trials_all_fail_ends_with_exit_code_1_after_its_first_roun
 
 def test_a_point_that_fails_drops_out_of_the_race_and_the_rest_goes_on(project):
     study_file = project.write_study(
-        "one_bad",
+        "onebad",
         points=[{"score": 0.5, "raise_at_epoch": 1}, {"score": 0.6}, {"score": 0.61}],
         repeats="adaptive",
         fixed={"epochs": 1, "noise": 0.05},
@@ -80,10 +80,10 @@ def test_a_point_that_fails_drops_out_of_the_race_and_the_rest_goes_on(project):
     result = project.run(study_file)
 
     assert result.returncode == Exit.TRIALS_FAILED, result.stdout
-    trials = project.study("one_bad").get_trials()
+    trials = project.study("onebad").get_trials()
     bad = [t for t in trials if (t.system_attrs.get("fixed_params") or {}).get("raise_at_epoch") == 1]
     assert len(bad) == 3 and {t.state.name for t in bad} == {"FAIL"}  # its first seeds, no more
-    assert "RUNNING" not in _states(project, "one_bad")
+    assert "RUNNING" not in _states(project, "onebad")
 
 
 def test_a_driver_killed_alone_takes_its_workers_with_it(project):
@@ -108,7 +108,7 @@ def test_a_driver_killed_alone_takes_its_workers_with_it(project):
 
 def test_a_keras_tuner_style_fit_hook_trains_a_model_that_is_not_keras(project):
     study_file = project.write_study(
-        "tuner_hook",
+        "tunerhook",
         model="scripted_tuner_fit",
         search={"score": [0.3, 0.7]},
         fixed={"epochs": 2, "batch_size": 4},
@@ -117,8 +117,8 @@ def test_a_keras_tuner_style_fit_hook_trains_a_model_that_is_not_keras(project):
     result = project.run(study_file)
 
     assert result.returncode == Exit.DONE, result.stdout
-    assert _states(project, "tuner_hook") == {"COMPLETE": 2}
-    values = sorted(t.value for t in project.study("tuner_hook").get_trials())
+    assert _states(project, "tunerhook") == {"COMPLETE": 2}
+    values = sorted(t.value for t in project.study("tunerhook").get_trials())
     assert values == pytest.approx([0.3, 0.7])
 
 
