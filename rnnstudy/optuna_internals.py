@@ -10,6 +10,8 @@ Why the public API is not enough:
   those: the storage's WAITING → RUNNING move, which one caller wins.
 - The point an enqueued trial was given lives in its ``fixed_params`` system attribute, which
   ``enqueue_trial`` writes and no public getter reads back.
+- A trial claimed by one process (the driver) is run by another (its worker), whose RDB
+  storage cache must have read it before it can write to it (:func:`trial_of`).
 - Writing to a trial that this process did not ``ask()`` for (a heartbeat from a worker
   thread; the reason a dead worker's trial failed, written by the driver) goes through the
   study's storage, for which Optuna has no public getter.
@@ -31,7 +33,7 @@ def claim(study, accept: Callable[[dict], bool] | None = None) -> tuple[int, int
     processes and machines: the storage moves it from WAITING to RUNNING for one caller only.
     With ``accept``, only a trial whose point it accepts is taken (for a worker of one Keras
     backend, in a study that compares backends). The worker that runs it makes its
-    ``optuna.Trial(study, trial_id)``."""
+    ``optuna.Trial`` with :func:`trial_of`."""
     if accept is None:
         trial_id = study._pop_waiting_trial_id()
     else:
@@ -40,6 +42,16 @@ def claim(study, accept: Callable[[dict], bool] | None = None) -> tuple[int, int
         return None
     frozen = study._storage.get_trial(trial_id)
     return trial_id, frozen.number, frozen.system_attrs.get(FIXED_PARAMS) or None
+
+
+def trial_of(study, trial_id: int):
+    """The ``optuna.Trial`` of a trial another process claimed (a worker's, claimed by its
+    driver). An RDB storage's cache writes only to trials it has read, as ``ask()`` reads the
+    study's trials before it takes one: so the study's trials are read first."""
+    import optuna
+
+    study._storage.get_all_trials(study._study_id, deepcopy=False)
+    return optuna.Trial(study, trial_id)
 
 
 def _pop_accepted(study, accept: Callable[[dict], bool]) -> int | None:

@@ -330,6 +330,9 @@ def build(
     skipped = _skipped(frame)
     if skipped:
         notes.append(f"not shown: {skipped}")
+    failed = _failed_points(frame)
+    if failed:
+        notes.append(f"failed (no trial of theirs completed, so out of the comparison): {failed}")
     spread = f"{metric}_spread_last{last}"
     if options.stable is not None:
         if spread not in full:
@@ -716,6 +719,14 @@ def _skipped(frame: pd.DataFrame) -> str:
         return ""
     counts = frame["state"].value_counts()
     return ", ".join(f"{n} {state.lower()}" for state, n in counts.items() if state != "COMPLETE")
+
+
+def _failed_points(frame: pd.DataFrame) -> str:
+    """The points whose trials all failed (a race drops them): their verdict is "failed"."""
+    if frame.empty or "point" not in frame:
+        return ""
+    states = frame.groupby("point", dropna=True)["state"].agg(set)
+    return ", ".join(point for point, seen in states.items() if seen == {"FAILED"})
 
 
 def _typed(text: str) -> Any:

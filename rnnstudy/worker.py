@@ -134,6 +134,7 @@ def _work(config: WorkerConfig, queue, orders) -> int:
     import optuna
 
     from rnnstudy.heartbeat import Heartbeat
+    from rnnstudy.optuna_internals import trial_of
     from rnnstudy.registry import default_registry
     from rnnstudy.storage import open_storage
     from rnnstudy.strategy import make_pruner, make_sampler
@@ -169,7 +170,7 @@ def _work(config: WorkerConfig, queue, orders) -> int:
         order = orders.recv()  # the driver claims the trial: it knows this process holds it
         if order is None:
             return EXIT_DRAINED
-        trial = optuna.Trial(study, order.trial_id)
+        trial = trial_of(study, order.trial_id)
         faults.point("claim")
         with Heartbeat(study, trial.number):
             if not run_one(study, trial, order.point, runner, queue.put):

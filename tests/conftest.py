@@ -508,15 +508,13 @@ class MlflowServer:
 def take(study):
     """Claim a waiting trial as a driver does and make its ``optuna.Trial`` as its worker does:
     ``(trial, point)``, or ``(None, None)`` when nothing waits."""
-    import optuna
-
     from rnnstudy import optuna_internals
 
     claimed = optuna_internals.claim(study)
     if claimed is None:
         return None, None
     trial_id, _, point = claimed
-    return optuna.Trial(study, trial_id), point
+    return optuna_internals.trial_of(study, trial_id), point
 
 
 def free_port() -> int:

@@ -83,6 +83,8 @@ def test_a_point_that_fails_drops_out_of_the_race_and_the_rest_goes_on(project):
     trials = project.study("onebad").get_trials()
     bad = [t for t in trials if (t.system_attrs.get("fixed_params") or {}).get("raise_at_epoch") == 1]
     assert len(bad) == 3 and {t.state.name for t in bad} == {"FAIL"}  # its first seeds, no more
+    [note] = [line for line in result.stdout.splitlines() if line.startswith("failed (no trial of theirs")]
+    assert "score=0.5" in note and "score=0.6" not in note  # the failed point, in the report
     assert "RUNNING" not in _states(project, "onebad")
 
 

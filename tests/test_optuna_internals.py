@@ -71,3 +71,24 @@ def test_a_claim_takes_only_the_trials_it_accepts_oldest_first(tmp_path):
     assert [(n, p) for _, n, p in taken[:2]] == [(1, {"backend": "jax"}), (3, {"backend": "jax"})]
     assert taken[2] is None  # two TensorFlow trials wait, but not for this worker
     assert [t.number for t in study.get_trials(states=(optuna.trial.TrialState.WAITING,))] == [0, 2]
+
+
+@pytest.mark.parametrize("storage", ["journal", "postgres"])
+def test_a_trial_claimed_by_one_process_is_run_by_another(storage, tmp_path, request):
+    """The driver claims, its worker (another storage object: another process) runs it; an RDB
+    storage's cache must have read the trial first (Optuna's KeyError otherwise)."""
+    url = str(tmp_path / "journal") if storage == "journal" else request.getfixturevalue("postgres_url")
+    driver = optuna.create_study(study_name="split", storage=open_storage(url))
+    worker = optuna.load_study(study_name="split", storage=open_storage(url))  # before the trials exist
+    for width in (2, 3):
+        driver.enqueue_trial({"width": width})
+    for width in (2, 3):
+        trial_id, number, point = optuna_internals.claim(driver)
+        trial = optuna_internals.trial_of(worker, trial_id)
+        trial.set_user_attr("mlflow_run_id", f"run-{number}")
+        worker.tell(trial, trial.suggest_int("width", 0, 10))
+        assert point == {"width": width}
+    assert [(t.state.name, t.value, t.user_attrs) for t in driver.get_trials()] == [
+        ("COMPLETE", 2.0, {"mlflow_run_id": "run-0"}),
+        ("COMPLETE", 3.0, {"mlflow_run_id": "run-1"}),
+    ]
