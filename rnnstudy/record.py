@@ -19,7 +19,15 @@ from an edited study file, and the trials it runs are rebuilt from its own recor
 parent run name the latest (``rnnstudy.record``, ``rnnstudy.version``, ``rnnstudy.git_commit``):
 tags rather than params, because a param cannot change when a study resumes.
 
-No password is stored: all of record.json goes through :func:`rnnstudy.urls.redact`.
+No password is stored: all of record.json goes through :func:`rnnstudy.urls.redact`, and so
+does the study: every URL password in the study file's text (its docstring, constants,
+comments, ``description=``, fixed values), or in a pickled Study's description, fixed values
+and points, shows as ``***``. record.json's ``study.redacted`` says where (``"line 4"``,
+``"fixed.source"``), never what; a rerun names the value it cannot rebuild for that reason.
+
+A record holds code: ``rnnstudy rerun`` runs the recorded study file (or unpickles the
+recorded Study), so rerunning a trial trusts the MLflow store it comes from as much as the
+study file itself.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from typing import Any
 
 from rnnstudy import devices, heartbeat
 from rnnstudy.study import Study, load_study
-from rnnstudy.urls import redact
+from rnnstudy.urls import lines_with_passwords, redact
 
 RECORD = "record"  # the parent run's artifact folder
 FACTS, PACKAGES, STUDY_FILE, PICKLED = "record.json", "packages.txt", "study.py", "study.pkl"
@@ -62,7 +70,7 @@ def write(session, options, *, env: dict[str, str], packed: bytes | None = None)
     spec, tracker, parent_id = session.spec, session.tracker, session.parent_id
     number = 1 + max((_number(f.path) for f in tracker.client.list_artifacts(parent_id, RECORD)), default=0)
     folder = f"{RECORD}/{INVOCATION}{number}"
-    text = Path(spec.path).read_bytes() if packed is None and spec.path else None
+    stored, redacted = _study_copy(spec, packed)
     facts = {
         "invocation": number,
         "started": time.time(),  # which invocation ran a trial: the latest before it (of_trial)
@@ -71,8 +79,9 @@ def write(session, options, *, env: dict[str, str], packed: bytes | None = None)
         "study": {
             "name": spec.name,
             "path": str(spec.path) if spec.path else None,
-            "file": PICKLED if packed is not None else STUDY_FILE if text is not None else None,
-            "sha256": hashlib.sha256(packed if packed is not None else text or b"").hexdigest(),
+            "file": PICKLED if packed is not None else STUDY_FILE if stored is not None else None,
+            "sha256": hashlib.sha256(stored or b"").hexdigest(),  # of the copy kept: no password
+            "redacted": redacted,
         },
         "options": {
             "storage": session.storage_url,
@@ -92,10 +101,8 @@ def write(session, options, *, env: dict[str, str], packed: bytes | None = None)
     }
     with tempfile.TemporaryDirectory(prefix="rnnstudy-record-") as tmp:
         directory = Path(tmp)
-        if packed is not None:
-            (directory / PICKLED).write_bytes(packed)
-        elif text is not None:
-            (directory / STUDY_FILE).write_bytes(text)
+        if stored is not None:
+            (directory / (PICKLED if packed is not None else STUDY_FILE)).write_bytes(stored)
         (directory / PACKAGES).write_text("".join(f"{n}=={v}\n" for n, v in packages().items()))
         (directory / FACTS).write_text(redact(json.dumps(facts, indent=2, default=repr)) + "\n")
         tracker.log_artifacts(parent_id, directory, folder)
@@ -109,6 +116,46 @@ def write(session, options, *, env: dict[str, str], packed: bytes | None = None)
         },
     )
     return folder
+
+
+def _study_copy(spec: Study, packed: bytes | None) -> tuple[bytes | None, list[str]]:
+    """The study as the record keeps it, its URL passwords redacted, and where they were:
+    the study file's text (its lines), or a pickled Study (its values); None without either."""
+    if packed is not None:
+        return _redacted_pickle(packed)
+    if not spec.path:
+        return None, []
+    return _stored(Path(spec.path))
+
+
+def _stored(path: Path) -> tuple[bytes, list[str]]:
+    """A study file as the record keeps it, its URL passwords redacted (nothing else changes,
+    whatever its encoding), and the lines they were on."""
+    text = path.read_text(encoding="utf-8", errors="surrogateescape")
+    where = [f"line {n}" for n in lines_with_passwords(text)]
+    return redact(text).encode("utf-8", errors="surrogateescape"), where
+
+
+def _redacted_pickle(packed: bytes) -> tuple[bytes, list[str]]:
+    """A pickled Study with its description, fixed values and points redacted (what it
+    searches is in the Optuna storage anyway, as each trial's distribution)."""
+    from rnnstudy.worker import pack_study
+
+    spec = pickle.loads(packed)
+    values = {"description": spec.description, **{f"fixed.{k}": v for k, v in spec.fixed.items()}}
+    values |= {f"points[{i}].{k}": v for i, point in enumerate(spec.points or ()) for k, v in point.items()}
+    where = [name for name, value in values.items() if _redacted_value(value) != value]
+    if not where:
+        return packed, []
+    spec.description = redact(spec.description)
+    spec.fixed = {k: _redacted_value(v) for k, v in spec.fixed.items()}
+    if spec.points:
+        spec.points = [{k: _redacted_value(v) for k, v in point.items()} for point in spec.points]
+    return pack_study(spec), where
+
+
+def _redacted_value(value: Any) -> Any:
+    return redact(value) if isinstance(value, str) else value
 
 
 def packages() -> dict[str, str]:
@@ -270,7 +317,8 @@ def _study_file_changes(facts: dict[str, Any]) -> list[str]:
     if not path.is_file():
         return [f"study file {path} is gone (the recorded copy is used)"]
     lines = []
-    if hashlib.sha256(path.read_bytes()).hexdigest() != recorded["sha256"]:
+    # compared as recorded, passwords redacted: a changed password alone is no change
+    if hashlib.sha256(_stored(path)[0]).hexdigest() != recorded["sha256"]:
         lines.append(f"study file {path} changed since (the recorded copy is used)")
     then, now = facts.get("git"), git(path.parent)
     if then and now and then["commit"] != now["commit"]:

@@ -357,9 +357,8 @@ def build(
             result = facts.report(completed(frame))
         except Exception as exc:  # the study file's own code: say so, keep the rest of the report
             result = f"the study file's report(frame) failed: {type(exc).__name__}: {exc}"
-        extra = (
-            _formatted(seed_means(result)).to_string() if isinstance(result, pd.DataFrame) else str(result)
-        )
+        text = _formatted(seed_means(result)).to_string() if isinstance(result, pd.DataFrame) else str(result)
+        extra = redact(text)  # the study file's own output, logged in report.md
     title = (
         f"{facts.name}: {len(shown)} finished trial(s); {metric} at the last epoch, its best, "
         f"and its mean and spread (max - min) over the last {last} epochs"

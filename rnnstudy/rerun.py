@@ -1,17 +1,27 @@
 """Run one recorded trial again: ``rnnstudy rerun STUDY TRIAL``.
 
-The trial is rebuilt from what it left behind: every hyperparameter value its MLflow run
-logged, all of them fixed (its seed among them), and the study as the invocation that ran it
-recorded it (rnnstudy.record), for what is not a hyperparameter: the objective, its reduction
-and window, test_every_epoch. It trains in this process as its worker did (rnnstudy.trial):
-on the original's backend, with its deterministic ops and its worker's thread settings, and
-without a pruner, so every epoch runs. Before it starts it says in a few lines what differs
-from the original (rnnstudy.record.differences); at the end, whether its metrics are the same.
+The trial is rebuilt from what it left behind, every hyperparameter value fixed (its seed
+among them) as the trial had it, typed: the study's fixed values as the invocation that ran
+it recorded them (rnnstudy.record: the study file and that invocation's overrides), the point
+Optuna enqueued and the values it suggested; for the plugins' defaults, the values its MLflow
+run logged (whole from the run's params.json where MLflow's text was cut). The recorded study
+also gives what is not a hyperparameter: the objective, its reduction and window,
+test_every_epoch. A value the record keeps without its URL password (rnnstudy never stores
+one) cannot be run again: one line names it, nothing is written.
+
+It trains in this process as its worker did (rnnstudy.trial): on the original's backend, with
+its deterministic ops and its worker's thread settings, and without a pruner, so every epoch
+runs. Before it starts it says in a few lines what differs from the original
+(rnnstudy.record.differences); at the end, whether its metrics are the same.
 
 The new MLflow run lands in the study's experiment, nested under the original trial's run
 and tagged ``rnnstudy.rerun_of`` with that run's id. It has neither the study's nor the
 trial's tag, so the study's report does not count it as a trial; the Optuna study is only
 read. An unknown study or trial, or a trial without a record: one line, nothing written.
+
+A record holds code: the rerun runs the recorded study file (or unpickles the recorded
+Study), and the plugins it names, in this process. Rerunning a trial trusts its MLflow store
+as much as running the study file itself.
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from typing import Any, TextIO
 
 from rnnstudy import backend, devices, record
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.urls import redact
+from rnnstudy.urls import redact, redacted
 
 RUN_ATTR = "mlflow_run_id"  # the Optuna trial's attribute naming its MLflow run (rnnstudy.trial)
 TIMINGS = ("train_time_s", "inference_time_s", "inference_ms_per_sample")  # never the same twice
@@ -76,13 +86,13 @@ def rerun(
     spec = invocation.study()
     facts = invocation.facts
     data_dir = data_dir or facts["options"]["data_dir"]
-    values, new_names = _values(spec, params, trial.params, data_dir)
+    values, doubts = _values(spec, trial, params, tracker.whole_params(original), data_dir)
     print(
         f"trial {number} of study {study!r} again, as {invocation.folder} of its parent run recorded it: "
         f"{redact(facts['command'] or 'no command line')} ({facts['started_utc']})",
         file=out,
     )
-    differences = record.differences(invocation, params, device) + new_names
+    differences = record.differences(invocation, params, device) + doubts
     if differences:
         print("what differs from the original:", *(f"  {line}" for line in differences), sep="\n", file=out)
     else:
@@ -196,29 +206,57 @@ def _environment(invocation: record.Invocation, params: dict[str, str], name: st
     return devices.current_device()
 
 
-def _values(spec, params: dict[str, str], suggested: dict[str, Any], data_dir: str | None):
-    """The trial's hyperparameter values, from its logged params, checked by building the trial
-    once (a plugin, its data or a range gone since: one line, before anything is written); and
-    a line for each name a plugin declares now that the original did not log."""
+def _values(spec, trial, params: dict[str, str], whole: dict[str, Any], data_dir: str | None):
+    """The trial's hyperparameter values, checked by building the trial once (a plugin, its
+    data or a range gone since: one line, before anything is written); and a line for each
+    value that may not be the original's.
+
+    The values are typed ones, as the trial had them: what the recorded study fixes (its
+    invocation's overrides too), the point Optuna enqueued and what it suggested. Only the rest,
+    the plugins' defaults, comes from the run's logged text, whole from its params.json where
+    MLflow's was cut. A value whose URL password was redacted cannot be run again: one line.
+    """
     import keras
 
     from rnnstudy.hyperparameters import HyperParameters
+    from rnnstudy.optuna_internals import enqueued_point
     from rnnstudy.registry import default_registry
+    from rnnstudy.tracking import MAX_PARAM_LENGTH
     from rnnstudy.trial import build, declare_fit
 
-    logged = {k: _typed(v) for k, v in params.items()}
-    logged.update({k: v for k, v in suggested.items() if k in params})  # Optuna keeps their types
+    given = {**spec.fixed, **(enqueued_point(trial) or {}), **trial.params}
+    for name, value in given.items():
+        if redacted(value):
+            raise RerunError(
+                f"trial {trial.number}'s {name} cannot be run again: its value held a URL password, which "
+                f"rnnstudy never stores ({redact(str(value))[:200]}); let the study file read that URL from the "
+                "environment (os.environ[...]) instead, and a rerun where it is set gets it"
+            )
+    logged = {k: whole[k] if k in whole else _typed(v) for k, v in params.items() if k not in given}
+    unreadable = {  # a default logged without its password, or cut: the plugin's own now
+        k: "without its URL password" if redacted(v) else f"cut at {MAX_PARAM_LENGTH} characters"
+        for k, v in logged.items()
+        if redacted(v) or (k not in whole and len(params[k]) >= MAX_PARAM_LENGTH)
+    }
+    logged = {k: v for k, v in logged.items() if k not in unreadable}
     if str(logged.get("optimizer", "")).startswith("model.compile"):  # the model compiled itself
         del logged["optimizer"]
-    hp = HyperParameters(fixed=logged)  # the other logged params (sizes, packages) are never declared
+    # the other logged params (sizes, packages) are never declared
+    hp = HyperParameters(fixed={**logged, **given})
     declare_fit(build(hp, default_registry(), data_dir), hp)
     keras.backend.clear_session()
-    new = [
+    lines = [
         f"{k}: not logged by the original, {v!r} now (new in its plugin?)"
         for k, v in hp.values.items()
         if k not in params
     ]
-    return dict(hp.values), new
+    lines += [
+        f"{k}: the original's value was logged {unreadable[k]}, and its plugin's default now differs from it: "
+        f"{redact(repr(v))[:200]}"
+        for k, v in hp.values.items()
+        if k in unreadable and redact(str(v))[:MAX_PARAM_LENGTH] != params[k]
+    ]
+    return dict(hp.values), lines
 
 
 def _train(tracker, spec, values, original, number: int, invocation, data_dir, out) -> str:

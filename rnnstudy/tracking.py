@@ -14,6 +14,7 @@ up to a second per run.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import tempfile
@@ -32,6 +33,8 @@ TRIAL_TAG = "rnnstudy.trial"
 RERUN_TAG = "rnnstudy.rerun_of"  # a rerun's: the run id of the trial it runs again (rnnstudy.rerun)
 RERUN_TRIAL_TAG = "rnnstudy.rerun_of_trial"
 MAX_PARAM_LENGTH = 500
+MAX_TAG_LENGTH = 5000
+WHOLE_PARAMS = "params.json"  # a run's artifact: its params longer than MAX_PARAM_LENGTH, whole
 ONE_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 
 
@@ -53,6 +56,7 @@ class Tracker:
         self.uri = uri or default_tracking_uri()
         self._queued: dict[str, list[Future]] = {}  # run id -> its writes still in flight
         self._writer: ThreadPoolExecutor | None = None  # one thread: writes stay in order
+        self._long_params: dict[str, dict[str, Any]] = {}  # run id -> its params.json
         os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # a line per run; ours is progress
         self._client_uri = _password_to_environment(self.uri)  # what MLflow is given: no password
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per download, too
@@ -95,7 +99,7 @@ class Tracker:
         run = self.client.create_run(
             experiment_id,
             run_name=study_name,
-            tags={STUDY_TAG: study_name, "mlflow.note.content": description},
+            tags=_tags({STUDY_TAG: study_name, "mlflow.note.content": description}),
         )
         return run.info.run_id
 
@@ -133,7 +137,7 @@ class Tracker:
     ) -> str:
         """A new run nested under ``parent_id``, with its description and ``tags``."""
         tags = {"mlflow.parentRunId": parent_id, **tags, "mlflow.note.content": description}
-        return self.client.create_run(experiment_id, run_name=run_name, tags=tags).info.run_id
+        return self.client.create_run(experiment_id, run_name=run_name, tags=_tags(tags)).info.run_id
 
     def unfailed_trial_runs(self, experiment_id: str, parent_id: str, number: int) -> list[str]:
         """The ids of a trial's runs that do not say it failed, for a trial that Optuna has not
@@ -146,11 +150,32 @@ class Tracker:
         return [run.info.run_id for run in runs if run.info.status in ("RUNNING", "FINISHED")]
 
     def log_params(self, run_id: str, params: dict[str, Any], *, wait: bool = True) -> None:
+        """Log ``params`` as text, their URL passwords redacted, each cut at MAX_PARAM_LENGTH;
+        those longer are also kept whole in the run's artifact ``params.json`` (with those of
+        earlier calls for the run), where :meth:`whole_params` reads them back."""
         from mlflow.entities import Param
 
-        items = [Param(k, redact(str(v))[:MAX_PARAM_LENGTH]) for k, v in sorted(params.items())]
+        texts = {k: redact(str(v)) for k, v in sorted(params.items())}
+        items = [Param(k, text[:MAX_PARAM_LENGTH]) for k, text in texts.items()]
         for start in range(0, len(items), 100):
             self._log(run_id, wait, params=items[start : start + 100])
+        long = {k: params[k] for k, text in texts.items() if len(text) > MAX_PARAM_LENGTH}
+        if long:
+            whole = self._long_params.setdefault(run_id, {})
+            whole.update(long)
+            text = redact(json.dumps(whole, indent=2, sort_keys=True, default=repr))
+            self.client.log_text(run_id, text + "\n", WHOLE_PARAMS)
+
+    def whole_params(self, run) -> dict[str, Any]:
+        """The params of ``run`` (an MLflow Run) that were cut, whole from its ``params.json``
+        ({} when none was cut, or when it was logged before rnnstudy kept them whole)."""
+        if all(len(text) < MAX_PARAM_LENGTH for text in run.data.params.values()):
+            return {}
+        run_id = run.info.run_id
+        if WHOLE_PARAMS not in {f.path for f in self.client.list_artifacts(run_id)}:
+            return {}
+        with self.artifact_dir() as tmp:
+            return json.loads(Path(self.client.download_artifacts(run_id, WHOLE_PARAMS, tmp)).read_text())
 
     def log_metrics(
         self, run_id: str, metrics: dict[str, float], step: int | None = None, *, wait: bool = True
@@ -169,7 +194,7 @@ class Tracker:
     def set_tags(self, run_id: str, tags: dict[str, Any], *, wait: bool = True) -> None:
         from mlflow.entities import RunTag
 
-        self._log(run_id, wait, tags=[RunTag(k, redact(str(v))[:5000]) for k, v in tags.items()])
+        self._log(run_id, wait, tags=[RunTag(k, v) for k, v in _tags(tags).items()])
 
     def finish(self, run_id: str, status: str) -> None:
         """End a run: FINISHED, FAILED or KILLED (pruned and interrupted trials).
@@ -223,6 +248,12 @@ class Tracker:
 
     def artifact_dir(self) -> tempfile.TemporaryDirectory:
         return tempfile.TemporaryDirectory(prefix="rnnstudy-")
+
+
+def _tags(tags: dict[str, Any]) -> dict[str, str]:
+    """Tags as MLflow keeps them: text, URL passwords redacted (a description is the study
+    file's), cut at MAX_TAG_LENGTH."""
+    return {k: redact(str(v))[:MAX_TAG_LENGTH] for k, v in tags.items()}
 
 
 def _backend_package() -> str:

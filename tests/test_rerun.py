@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import _unavailable
 from mlflow import MlflowClient
 
 from rnnstudy.cli import cli
@@ -191,11 +192,81 @@ def test_the_record_never_holds_a_password_and_a_resume_adds_one(tmp_path):
     ]
 
 
+# a value longer than MLflow keeps (rnnstudy.tracking.MAX_PARAM_LENGTH), and one with a password
+LONG = "file:///data/" + ",".join(f"part-{i:04d}.csv" for i in range(60))
+SECRET = "postgresql://alice:s3cr3t@db.example/rows"
+
+
+def scripted(project, source: str, *args: str) -> subprocess.CompletedProcess:
+    """A one-trial study of the scripted plugins (tests/scripted), its dataset's source fixed,
+    run by `rnnstudy optimize` (``args``: ``--set`` ...); the dataset accepts ``source``."""
+    project.env["SCRIPTED_SOURCES"] = "\n".join([LONG, SECRET])
+    study = project.write_study("sourced", search={"score": [0.5]}, fixed={"epochs": 2, "source": source})
+    done = project.run(study, *args)
+    assert done.returncode == 0, done.stdout
+    return done
+
+
+def rerun_in(project, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "rnnstudy", "rerun", *args],
+        cwd=project.root,
+        env=project.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    )
+
+
+def whole_params(project, run) -> dict:
+    local = MlflowClient(project.tracking_uri).download_artifacts(
+        run.info.run_id, "params.json", str(project.root)
+    )
+    return json.loads(Path(local).read_text())
+
+
+def test_a_value_longer_than_mlflow_keeps_is_rerun_whole(project):
+    assert len(LONG) > 500
+    scripted(project, LONG)
+    (original,) = [r for r in project.runs("sourced") if "rnnstudy.trial" in r.data.tags]
+    assert original.data.params["source"] == LONG[:500]  # MLflow's text is cut: not what reruns
+    assert whole_params(project, original) == {"source": LONG}
+
+    done = rerun_in(project, "sourced", "0")
+
+    assert done.returncode == 0, done.stdout
+    assert "the same as the original's" in done.stdout and "source:" not in done.stdout
+    rerun = next(r for r in project.runs("sourced") if "rnnstudy.rerun_of" in r.data.tags)
+    assert whole_params(project, rerun) == {"source": LONG}  # what it trained with, whole
+    assert rerun.data.params == original.data.params
+
+
+@pytest.mark.parametrize("where", ["the study file", "--set"])
+def test_a_value_kept_without_its_password_is_named_and_nothing_is_written(project, where):
+    if where == "--set":
+        scripted(project, "generated", "--set", f"source={SECRET}")
+    else:
+        scripted(project, SECRET)
+    before = files(project.root / "mlruns")
+
+    done = rerun_in(project, "sourced", "0")
+
+    assert done.returncode == 2
+    assert done.stdout.startswith(
+        "Error: trial 0's source cannot be run again: its value held a URL password, which rnnstudy "
+        "never stores (postgresql://alice:***@db.example/rows); "
+    )
+    assert len(done.stdout.strip().splitlines()) == 1 and "s3cr3t" not in done.stdout
+    assert files(project.root / "mlruns") == before
+
+
 def test_deterministic_ops_reach_a_worker_through_its_environment(monkeypatch):
     from rnnstudy import backend
 
     for name in ("RNNSTUDY_DETERMINISTIC", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(backend, "installed", lambda name: True)  # env names variables: no PyTorch needed
     assert backend.env("tensorflow", 1, deterministic=True) == {
         "KERAS_BACKEND": "tensorflow",
         "RNNSTUDY_DETERMINISTIC": "1",
@@ -203,8 +274,16 @@ def test_deterministic_ops_reach_a_worker_through_its_environment(monkeypatch):
     assert "RNNSTUDY_DETERMINISTIC" not in backend.env("torch", 2)
 
 
+def _installed_or_skip(name: str) -> None:
+    from rnnstudy import backend
+
+    if not backend.installed(name):
+        _unavailable(f"backend {name!r} is not installed (pip install -e '.[{name}]')")
+
+
 @pytest.mark.slow  # a PyTorch process: a few seconds
 def test_torch_starts_with_deterministic_algorithms():
+    _installed_or_skip("torch")
     script = (
         "import os; from rnnstudy import backend; os.environ.update(backend.env('torch', deterministic=True)); "
         "backend.start(); import torch; print(torch.are_deterministic_algorithms_enabled(), backend.deterministic())"

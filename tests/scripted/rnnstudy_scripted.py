@@ -18,8 +18,12 @@ from rnnstudy import Data
 
 
 def tiny_table(hp, *, data_dir=None):
-    """Sixteen samples of two features in two classes per split."""
+    """Sixteen samples of two features in two classes per split, from ``source``: as a dataset
+    that reads a database is told its URL, one of those ``$SCRIPTED_SOURCES`` names (a line
+    each; their rows are generated all the same)."""
     rows = hp.Int("rows", 2, 1000, default=16)
+    sources = os.environ.get("SCRIPTED_SOURCES", "").splitlines()
+    hp.Choice("source", ["generated", *sources], default="generated")
     rng = np.random.default_rng(0)
     x = rng.normal(size=(rows, 2)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
