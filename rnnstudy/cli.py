@@ -234,9 +234,11 @@ def optimize(
 def rerun(study, trial, storage, tracking_uri, data_dir) -> None:
     """Run trial TRIAL of STUDY (a study file or a study name) again, from the record its run left.
 
-    Every hyperparameter value, the seed, the backend and deterministic ops are the original's;
-    what differs (packages, machine, rnnstudy, the study file) is said first. The new MLflow run
-    is nested under the original trial's run; it is not a trial of the study.
+    Every hyperparameter value (typed, from the recorded study and Optuna), the seed, the
+    backend and deterministic ops are the original's; what differs (packages, machine, rnnstudy,
+    the study file) is said first, and a value stored without its URL password stops it with one
+    line. The new MLflow run is nested under the original trial's run; it is not a trial of the
+    study. A record holds code (the study file, a pickled Study): rerunning one trusts its store.
     """
     from pathlib import Path
 

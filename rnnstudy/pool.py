@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import queue as queue_module
+import pickle
 import shutil
 import signal
 import sys
@@ -34,6 +34,7 @@ import tempfile
 import types
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,10 @@ from rnnstudy import devices, worker
 
 
 class Pool:
-    """Worker processes, the order pipe of each, and the one queue they all report on."""
+    """Worker processes, and one pipe to each: the worker's messages one way, the driver's
+    orders the other. A pipe per worker, not a queue for all: a queue's writers share a lock,
+    which a worker killed while it writes (kill -9, out of memory) holds for ever, and every
+    other worker then blocks on its next message."""
 
     def __init__(
         self,
@@ -61,9 +65,9 @@ class Pool:
         self.backends: dict[int, str | None] = {}  # pid -> the backend it was started for
         self.placed: dict[int, devices.Gpu | None] = {}  # pid -> its GPU
         self._context = multiprocessing.get_context("spawn")  # TensorFlow is not fork-safe
-        self.events = self._context.Queue()
         self.procs: dict[int, Any] = {}  # pid -> process
-        self._orders: dict[int, Any] = {}  # pid -> the sending end of its order pipe
+        self._pipes: dict[int, Any] = {}  # pid -> the driver's end of its pipe
+        self._ended_pipes: set = set()  # pipes whose worker closed them (it is ending)
         self._waiting: list[int] = []  # started, not told to go yet
         self._go: dict[str, str] | None = None  # the study's MLflow ids, once the driver has them
         self._logs = Path(tempfile.mkdtemp(prefix="rnnstudy-workers-"))  # each worker's stderr
@@ -82,20 +86,20 @@ class Pool:
         self._started += 1
         log = self._logs / f"worker-{self._started}.stderr"
         config = replace(config, stderr_path=str(log))
-        receive, send = self._context.Pipe(duplex=False)
-        proc = self._context.Process(target=worker.main, args=(config, self.events, receive))
+        mine, theirs = self._context.Pipe(duplex=True)
+        proc = self._context.Process(target=worker.main, args=(config, theirs))
         with _main_hidden():
             proc.start()
-        receive.close()  # the worker's end
+        theirs.close()  # the worker's end: closed here, so its death reads as the pipe's end
         self._stderr[proc.pid] = log
         self.procs[proc.pid] = proc
         self.placed[proc.pid] = gpu
         self.backends[proc.pid] = backend
-        self._orders[proc.pid] = send
+        self._pipes[proc.pid] = mine
         if self._go is None:
             self._waiting.append(proc.pid)
         else:
-            send.send(self._go)
+            self.send(proc.pid, self._go)
 
     def next_worker(
         self, in_use: Sequence[devices.Gpu | None], backend: str | None = None
@@ -115,8 +119,7 @@ class Pool:
         few wait; kill the waiting ones left over."""
         self._go = go
         for pid in self._waiting[:count]:
-            with contextlib.suppress(OSError):  # it died getting ready: reaped as a dead worker
-                self._orders[pid].send(go)
+            self.send(pid, go)
         for _ in range(count - len(self._waiting)):
             self.start()
         self._waiting = self._waiting[count:]
@@ -125,8 +128,8 @@ class Pool:
     def send(self, pid: int, order) -> None:
         """Send worker ``pid`` an order (an Assignment, or None: nothing left). A worker that
         died meanwhile is reaped as a dead worker, whatever it held ended then."""
-        with contextlib.suppress(OSError):
-            self._orders[pid].send(order)
+        with contextlib.suppress(OSError):  # it died: reaped as a dead worker
+            self._pipes[pid].send(order)
 
     def show_stderr(self, out=None) -> None:
         """Copy what the workers wrote to standard error since the last call to ``out``."""
@@ -163,28 +166,30 @@ class Pool:
         self._waiting = []
 
     def close(self) -> None:
-        """End the pool: kill what still runs, free the event queue's semaphores now. The CLI
-        ends with ``os._exit``, which runs no finalizers: a queue left to them is reported
-        as leaked at exit."""
+        """End the pool: kill what still runs, close every pipe, remove the stderr files."""
         self._waiting = []  # killed below with the rest
         for proc in list(self.procs.values()):
             proc.kill()
             proc.join()
             self.remove(proc)
-        self.events.close()
-        self.events = None  # the last reference: its locks unlink their semaphores
         self.show_stderr()
         shutil.rmtree(self._logs, ignore_errors=True)
 
     def messages(self, timeout: float) -> Iterator:
-        """The workers' messages: waits up to ``timeout`` for the first, then takes what is there."""
-        try:
-            message = self.events.get(timeout=timeout)
-            while True:
-                yield message
-                message = self.events.get_nowait()
-        except queue_module.Empty:
-            return
+        """The workers' messages: waits up to ``timeout`` for the first, then takes what is there.
+        A pipe that ends (its worker exited or died, maybe halfway through a message) is
+        left; the worker's end is judged by :meth:`ended`."""
+        ready = wait(self._open_pipes(), timeout)
+        while ready:
+            for pipe in ready:
+                try:
+                    yield pipe.recv()
+                except (EOFError, OSError, pickle.UnpicklingError):
+                    self._ended_pipes.add(pipe)
+            ready = wait(self._open_pipes(), 0)
+
+    def _open_pipes(self) -> list:
+        return [pipe for pipe in self._pipes.values() if pipe not in self._ended_pipes]
 
     def ended(self, exiting: set[int]) -> list:
         """The workers that have ended (or said they exit), joined and forgotten."""
@@ -217,7 +222,9 @@ class Pool:
         del self.procs[proc.pid]
         self.placed.pop(proc.pid, None)
         self.backends.pop(proc.pid, None)
-        self._orders.pop(proc.pid).close()
+        pipe = self._pipes.pop(proc.pid)
+        self._ended_pipes.discard(pipe)
+        pipe.close()
 
 
 @contextlib.contextmanager

@@ -9,12 +9,13 @@ Work goes through the Optuna storage: every driver enqueues its study's trials (
 or an empty one that the sampler fills in), and claims one for a worker of its own that is
 ready by moving it from WAITING to RUNNING, which one caller wins; so commands of one study
 may run on other machines too. While a trial runs, a heartbeat tells others that its worker
-is alive. Workers talk to their own driver through a queue of typed messages, their order
-pipe and their exit code (rnnstudy.messages). A worker whose driver is gone exits.
+is alive. Workers talk to their own driver through a pipe each (typed messages one way, orders the
+other) and their exit code (rnnstudy.messages). A worker whose driver is gone exits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import pickle
@@ -71,29 +72,40 @@ def pack_study(spec) -> bytes:
         ) from None
 
 
-def main(config: WorkerConfig, queue, orders) -> None:
-    """Process entry point: get ready, wait for the go on ``orders``, then claim and run trials;
-    the exit code says why it stopped."""
+def main(config: WorkerConfig, pipe) -> None:
+    """Process entry point: get ready, wait for the go on ``pipe``, then run the trials the
+    driver sends, reporting on the same pipe; the exit code says why it stopped."""
     stops = (signal.SIGINT, signal.SIGTERM)
     _interrupt_once(*stops)
     _stderr_to(config.stderr_path)
     code = EXIT_INTERRUPTED
     try:
         _prepare(config)
-        go = orders.recv()
+        go = pipe.recv()
         _start_keras(go.pop("env", None) or {})  # auto: the backend comes with the go
-        code = _work(replace(config, **go), queue, orders)
-    except (KeyboardInterrupt, EOFError):  # EOFError: the driver is gone
+        code = _work(replace(config, **go), _sender(pipe), pipe)
+    except (KeyboardInterrupt, EOFError, BrokenPipeError):  # the pipe's errors: the driver is gone
         pass
     finally:
         for number in stops:  # the work is over: a late Ctrl-C must not break the exit
             signal.signal(number, signal.SIG_IGN)
-    queue.put(Exiting(os.getpid()))  # the driver reaps at once, not at its next poll
-    queue.close()
-    queue.join_thread()  # the driver gets every event before the process ends
+    with contextlib.suppress(OSError):
+        pipe.send(Exiting(os.getpid()))  # the driver reaps at once, not at its next poll
+    pipe.close()
     from rnnstudy import backend
 
     backend.exit_now(code)
+
+
+def _sender(pipe):
+    """``send(message)`` on ``pipe``, from any thread of this process (a pipe is not thread-safe)."""
+    lock = threading.Lock()
+
+    def send(message) -> None:
+        with lock:
+            pipe.send(message)
+
+    return send
 
 
 def _stderr_to(path: str | None) -> None:
@@ -130,7 +142,7 @@ def _start_keras(env: dict[str, str]) -> None:
     default_registry().all()
 
 
-def _work(config: WorkerConfig, queue, orders) -> int:
+def _work(config: WorkerConfig, send, orders) -> int:
     import optuna
 
     from rnnstudy.heartbeat import Heartbeat
@@ -158,7 +170,7 @@ def _work(config: WorkerConfig, queue, orders) -> int:
         config.experiment_id,
         config.parent_run_id,
         config.data_dir,
-        send=queue.put,
+        send=send,
         stopping=_stopping.is_set,
         checkpoint_root=config.checkpoint_root,
         keep_models=config.keep_models,
@@ -166,14 +178,14 @@ def _work(config: WorkerConfig, queue, orders) -> int:
     for _ in range(config.max_trials):
         if _stopping.is_set():
             raise KeyboardInterrupt
-        queue.put(Ready(os.getpid()))
+        send(Ready(os.getpid()))
         order = orders.recv()  # the driver claims the trial: it knows this process holds it
         if order is None:
             return EXIT_DRAINED
         trial = trial_of(study, order.trial_id)
         faults.point("claim")
         with Heartbeat(study, trial.number):
-            if not run_one(study, trial, order.point, runner, queue.put):
+            if not run_one(study, trial, order.point, runner, send):
                 return EXIT_FATAL
     return EXIT_RECYCLED
 

@@ -473,6 +473,14 @@ def _unavailable(reason: str):
     pytest.skip(reason)
 
 
+def installed_or_skip(backend_name: str) -> None:
+    """Skip (fail under $RNNSTUDY_REQUIRE_SERVICES) a test of a Keras backend not installed."""
+    from rnnstudy import backend
+
+    if not backend.installed(backend_name):
+        _unavailable(f"backend {backend_name!r} is not installed (pip install -e '.[{backend_name}]')")
+
+
 @pytest.fixture
 def postgres_url():
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""

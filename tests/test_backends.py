@@ -17,7 +17,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import REQUIRE_ENV, _unavailable, write_fashion
+from conftest import REQUIRE_ENV, installed_or_skip, write_fashion
 
 from rnnstudy import backend
 from rnnstudy.errors import RnnstudyError
@@ -126,11 +126,6 @@ def _tiny_data(folder: Path) -> Path:
     return folder
 
 
-def _installed_or_skip(name: str) -> None:
-    if not backend.installed(name):
-        _unavailable(f"backend {name!r} is not installed (pip install -e '.[{name}]')")
-
-
 def _probe(
     name: str, tmp_path: Path, *, env: dict[str, str] | None = None, through_trial: bool = False
 ) -> dict:
@@ -161,7 +156,7 @@ def _probe(
 )
 def probed(request, tmp_path_factory) -> tuple[str, dict, dict]:
     name = request.param
-    _installed_or_skip(name)
+    installed_or_skip(name)
     env = backend.env(name, workers=2)  # as the second of two workers: its share of the cores
     return name, env, _probe(name, tmp_path_factory.mktemp(name), env=env)
 
@@ -210,7 +205,7 @@ def test_torch_takes_its_share_of_the_cores(probed):
 
 
 def test_the_runners_own_build_imports_no_tensorflow_on_jax(tmp_path):
-    _installed_or_skip("jax")
+    installed_or_skip("jax")
     report = _probe("jax", tmp_path, through_trial=True)
     assert not report["tensorflow_imported"]
 
@@ -313,14 +308,14 @@ def test_require_services_turns_a_missing_backend_into_a_failure(monkeypatch):
     monkeypatch.setenv(REQUIRE_ENV, "1")
     monkeypatch.setattr(backend, "installed", lambda _: False)
     with pytest.raises(pytest.fail.Exception, match="not installed"):
-        _installed_or_skip("torch")
+        installed_or_skip("torch")
 
 
 @pytest.mark.slow  # a real command per backend: 10-15 s each
 @pytest.mark.parametrize("name", ["tensorflow", "jax", "torch"])
 def test_a_tiny_study_runs_through_the_cli_on_each_backend(name, plugin_dist, make_study, workdir):
     """The real command in its own process (Keras' backend is per process), two workers."""
-    _installed_or_skip(name)
+    installed_or_skip(name)
     study = make_study(
         "from rnnstudy import Study\n"
         'study = Study(dataset="tiny_images", model="tiny_mlp", search={"units": [2, 4]}, fixed={"epochs": 1})\n'
@@ -347,7 +342,7 @@ def test_a_study_that_searches_the_backend_runs_each_trial_in_a_worker_of_its_ba
     plugin_dist, make_study, workdir
 ):
     for name in backend.BACKENDS[:3]:
-        _installed_or_skip(name)
+        installed_or_skip(name)
     study = make_study(
         "from rnnstudy import Study\n"
         "study = Study(dataset='tiny_images', model='tiny_mlp', repeats=2,\n"

@@ -243,13 +243,13 @@ def test_over_budget_is_refused_on_one_line_naming_what_fits(plugin_dist, make_s
 def test_a_study_that_fits_its_budget_exactly_is_admitted_by_the_check(
     plugin_dist, make_study, workdir, monkeypatch
 ):
-    from rnnstudy import tracking
+    from rnnstudy import driver
 
-    def stop_here(uri):  # the first thing after the check: stop before anything is written
+    def stop_here(storage_url, tracking_uri):  # the first thing after the check: before anything is written
         raise SystemExit(7)
 
     fixed_steps(monkeypatch)
-    monkeypatch.setattr(tracking, "Tracker", stop_here)
+    monkeypatch.setattr(driver, "_open_stores", stop_here)
     study = make_study(STUDY.format(search={"units": [2, 4]}, fixed={"epochs": 20, "batch_size": 16}))
     result = optimize(study, "--budget", "48.5s")  # 48.4 s
     assert result.exit_code == 7, result.output  # it got past the check to the set-up (the line comes later)

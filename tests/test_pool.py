@@ -2,6 +2,7 @@
 killed before they write anything, and none is left behind."""
 
 import multiprocessing
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -82,7 +83,7 @@ def test_too_few_waiting_workers_are_made_up_at_the_go(
 
 def test_the_cli_ends_without_tensorflow_teardown_and_leaves_nothing_leaked(plugin_dist, make_study, workdir):
     """The real command in its own process: it ends with os._exit, so the pool must free its
-    queue first (else multiprocessing's resource tracker reports leaked semaphores)."""
+    pipes and files first (a queue left to finalizers was reported as leaked semaphores)."""
     import subprocess
     import sys
 
@@ -97,3 +98,27 @@ def test_the_cli_ends_without_tensorflow_teardown_and_leaves_nothing_leaked(plug
     assert done.returncode == 0, done.stderr
     assert "2 complete" in done.stdout
     assert "leaked" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_worker_killed_halfway_through_a_message_blocks_no_other():
+    """Each worker has its own pipe: a message cut off by a kill ends that pipe alone (a queue
+    shared by all would keep the dead writer's lock, and every other worker would block)."""
+    import struct
+
+    from rnnstudy.messages import Ready
+
+    pool = Pool(worker.WorkerConfig(study_path="", overrides={}, storage_url="", tracking_uri=""))
+    try:
+        killed, killed_end = multiprocessing.Pipe()
+        alive, alive_end = multiprocessing.Pipe()
+        pool._pipes.update({101: killed, 102: alive})
+        os.write(killed_end.fileno(), struct.pack("!i", 100) + b"x" * 10)  # 10 of its 100 bytes
+        killed_end.close()
+        alive_end.send(Ready(102))
+
+        assert list(pool.messages(timeout=1)) == [Ready(102)]
+        alive_end.send(Ready(102))
+        assert list(pool.messages(timeout=1)) == [Ready(102)]  # the cut pipe is left alone
+    finally:
+        pool._pipes.clear()
+        pool.close()

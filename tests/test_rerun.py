@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import _unavailable
+from conftest import installed_or_skip
 from mlflow import MlflowClient
 
 from rnnstudy.cli import cli
@@ -274,16 +274,9 @@ def test_deterministic_ops_reach_a_worker_through_its_environment(monkeypatch):
     assert "RNNSTUDY_DETERMINISTIC" not in backend.env("torch", 2)
 
 
-def _installed_or_skip(name: str) -> None:
-    from rnnstudy import backend
-
-    if not backend.installed(name):
-        _unavailable(f"backend {name!r} is not installed (pip install -e '.[{name}]')")
-
-
 @pytest.mark.slow  # a PyTorch process: a few seconds
 def test_torch_starts_with_deterministic_algorithms():
-    _installed_or_skip("torch")
+    installed_or_skip("torch")
     script = (
         "import os; from rnnstudy import backend; os.environ.update(backend.env('torch', deterministic=True)); "
         "backend.start(); import torch; print(torch.are_deterministic_algorithms_enabled(), backend.deterministic())"
