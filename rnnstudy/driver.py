@@ -45,6 +45,7 @@ from rnnstudy.supervisor import Supervisor
 from rnnstudy.urls import redact
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
+TRACKING_ATTR = "mlflow_tracking_uri"  # the study's MLflow store (redacted): every command must share it
 STOP_SECONDS = 60  # how long interrupted workers get to end their trials
 
 
@@ -496,11 +497,19 @@ def _open_study(session: Session):
 def _parent_run(session: Session) -> tuple[str, str]:
     """The study's MLflow experiment and parent run, created once, reopened on resume."""
     spec, study, tracker = session.spec, session.study, session.tracker
-    experiment_id = tracker.experiment(spec.name)
     parent_id = study.user_attrs.get(PARENT_RUN_ATTR)
+    if parent_id is not None and not tracker.has_run(parent_id):  # before anything is written
+        started_with = study.user_attrs.get(TRACKING_ATTR, "another MLflow store")
+        raise StorageError(
+            f"study {spec.name!r} was started with the MLflow tracking URI {started_with}, and "
+            f"{redact(tracker.uri)} has not its runs (no parent run {parent_id}); give every command "
+            f"of the study that --tracking-uri (or $MLFLOW_TRACKING_URI)"
+        )
+    experiment_id = tracker.experiment(spec.name)
     if parent_id is None:
         parent_id = tracker.parent_run(experiment_id, spec.name, None, spec.description)
         study.set_user_attr(PARENT_RUN_ATTR, parent_id)
+        study.set_user_attr(TRACKING_ATTR, redact(tracker.uri))
         tracker.log_params(parent_id, _spec_params(spec))
         tracker.set_tags(parent_id, {"rnnstudy.storage": redact(session.storage_url)})
     else:

@@ -91,6 +91,16 @@ class Tracker:
             location = (Path(self.uri.removeprefix("sqlite:///")).parent / "artifacts").resolve().as_uri()
         return self.client.create_experiment(name, artifact_location=location)
 
+    def has_run(self, run_id: str) -> bool:
+        """Whether this store has the run ``run_id`` (another store's id: no)."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_run(run_id)
+        except MlflowException:
+            return False
+        return True
+
     def parent_run(self, experiment_id: str, study_name: str, run_id: str | None, description: str) -> str:
         """The study's parent run: ``run_id`` reopened on resume, else a new one."""
         if run_id:

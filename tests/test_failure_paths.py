@@ -166,3 +166,20 @@ def test_the_api_works_from_a_plain_script_however_python_runs_it(how, project):
     assert result.stdout.count("top level ran") == 1, result.stdout  # the workers ran none of it
     assert "best 0.4" in result.stdout
     assert _states(project, name) == {"COMPLETE": 2}
+
+
+def test_a_command_with_another_mlflow_store_than_its_study_is_one_line_and_writes_nothing(project):
+    """Two machines sharing a study's storage, each with its own mlruns/mlflow.db."""
+    study_file = project.write_study("shared", search={"score": [0.1, 0.2]}, fixed={"epochs": 1})
+    first = project.run(study_file, "--trials", "1")
+    assert first.returncode == Exit.DONE, first.stdout
+    other = project.root / "other" / "mlflow.db"
+
+    second = project.run(study_file, "--tracking-uri", f"sqlite:///{other}")
+
+    assert second.returncode == Exit.BAD_INPUT, second.stdout
+    line = second.stdout.strip().splitlines()[-1]
+    assert line.startswith("Error: study 'shared' was started with the MLflow tracking URI sqlite:///")
+    assert str(project.root / "mlruns" / "mlflow.db") in line and "Traceback" not in second.stdout
+    assert project.runs("shared", f"sqlite:///{other}") == []  # no experiment, no run there
+    assert _states(project, "shared") == {"COMPLETE": 1}  # nothing enqueued by the refused command
