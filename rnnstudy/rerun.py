@@ -34,7 +34,7 @@ import sys
 from typing import Any, TextIO
 
 from rnnstudy import backend, devices, record
-from rnnstudy.errors import RnnstudyError
+from rnnstudy.errors import Interrupted, RnnstudyError
 from rnnstudy.urls import redact, redacted
 
 RUN_ATTR = "mlflow_run_id"  # the Optuna trial's attribute naming its MLflow run (rnnstudy.trial)
@@ -64,7 +64,7 @@ def rerun(
 
     Raises:
         RerunError: no such study or trial, or no record of the trial; nothing was written.
-        rnnstudy.driver.Interrupted: Ctrl-C; the new run is marked KILLED.
+        rnnstudy.errors.Interrupted: Ctrl-C; the new run is marked KILLED.
     """
     from rnnstudy.tracking import Tracker, default_tracking_uri
 
@@ -263,7 +263,6 @@ def _train(tracker, spec, values, original, number: int, invocation, data_dir, o
     """Train the rebuilt trial into a new run nested under the original's; return its id."""
     from optuna.trial import FixedTrial
 
-    from rnnstudy.driver import Interrupted
     from rnnstudy.messages import EpochEnded
     from rnnstudy.registry import default_registry
     from rnnstudy.schedule import POINT_TAG
