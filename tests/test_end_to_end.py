@@ -18,9 +18,9 @@ study = Study(
 """
 
 
-def optimize(path, *args):
+def optimize(path, *args, exit_code: int = 0):
     result = CliRunner().invoke(cli, ["optimize", str(path), *args])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == exit_code, result.output
     return result.output
 
 
@@ -116,7 +116,7 @@ def test_pruned_and_failed_trials_end_as_such_and_the_study_goes_on(plugin_dist,
         """,
         name="faults.py",
     )
-    output = optimize(path)
+    output = optimize(path, exit_code=1)  # a trial failed: the same command runs it again
     assert [t.state.name for t in trials(workdir, "faults")] == [
         "COMPLETE",
         "COMPLETE",
