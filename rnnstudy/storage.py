@@ -103,10 +103,17 @@ def _open_rdb(url: str):
     import optuna
     import sqlalchemy.exc
 
+    # processes that start together race to create the tables: the loser's insert fails,
+    # raw or wrapped by Optuna (StorageInternalError), and the tables are there on the next try
+    raced = (
+        sqlalchemy.exc.IntegrityError,
+        sqlalchemy.exc.ProgrammingError,
+        optuna.exceptions.StorageInternalError,
+    )
     for attempt in range(SCHEMA_TRIES):
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=_engine_kwargs(url))
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+        except raced:
             if attempt == SCHEMA_TRIES - 1:
                 raise
             time.sleep(random.uniform(0.1, 0.5))  # another process created the tables first

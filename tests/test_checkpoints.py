@@ -282,7 +282,7 @@ def test_sigterm_mid_trial_checkpoints_the_last_epoch_and_the_same_command_conti
 
     dead = project.wait_for(epochs_logged, what="three epochs of the trial")
     os.kill(run.pid, signal.SIGTERM)  # Kubernetes and Slurm's first word: stop now
-    assert run.wait(timeout=120) == 130
+    assert run.wait(timeout=120) == 143  # 128 + SIGTERM (rnnstudy.errors.Exit.TERMINATED)
     assert "Traceback" not in project.log()
     logged = len(history(project, dead, "val_loss"))
     saved = checkpoints_in(folder)

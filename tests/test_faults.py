@@ -61,7 +61,10 @@ def test_kill_9_of_a_worker_then_of_everything_then_resume(storage, project, req
     def failed_and_enqueued_again():
         found = trials(project, "killed", url)
         for trial in found:
-            if trial.user_attrs.get("fail_reason") == "worker process died (exit code -9)":
+            if (
+                trial.user_attrs.get("fail_reason")
+                == "worker process died: killed by SIGKILL (exit code -9; out of memory?)"
+            ):
                 point = enqueued_point(trial)
                 again = [t for t in found if t.number > trial.number and enqueued_point(t) == point]
                 return trial if again else None

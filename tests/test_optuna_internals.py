@@ -92,3 +92,29 @@ def test_a_trial_claimed_by_one_process_is_run_by_another(storage, tmp_path, req
         ("COMPLETE", 2.0, {"mlflow_run_id": "run-0"}),
         ("COMPLETE", 3.0, {"mlflow_run_id": "run-1"}),
     ]
+
+
+def test_processes_opening_a_fresh_database_at_once_all_get_the_storage(postgres_url, tmp_path):
+    """As a Slurm array's tasks do: they race to create Optuna's tables; the losers try again."""
+    import subprocess
+    import sys
+
+    go = tmp_path / "go"
+    script = (
+        "import os, sys, time\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.005)\n"
+        "from rnnstudy.storage import open_storage\n"
+        f"open_storage({postgres_url!r}); print('opened')\n"
+    )
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    import time
+
+    time.sleep(3)  # every process waits at the line, its imports done
+    go.touch()
+    ended = [process.communicate(timeout=120) for process in starts]
+    assert [out for out, _ in ended] == ["opened\n"] * 6, [err[-500:] for _, err in ended]
