@@ -186,7 +186,7 @@ def plan(pruner: str, repeat: int) -> list[Run]:
 def plan_backends(repeat: int) -> list[Run]:
     """The runs of ``--backends``: the bare loop and rnnstudy on each Keras backend, in rounds
     (as :func:`plan`), then the bare loop in mixed bfloat16 on each, once."""
-    from rnnstudy.backend import BACKENDS, installed
+    from rnnstudy.runtime.backend import BACKENDS, installed
 
     names = [b for b in BACKENDS if b != "auto" and installed(b)]
     compared = [
@@ -356,7 +356,7 @@ def _rnnstudy_trials(folder: Path, workload: Workload, run: Run) -> tuple[list[d
     import optuna
     from mlflow import MlflowClient
 
-    from rnnstudy.storage import open_storage
+    from rnnstudy.stores.optuna_storage import open_storage
 
     study = optuna.load_study(study_name="bench", storage=open_storage(str(folder / "optuna.journal")))
     client = MlflowClient(f"sqlite:///{folder}/mlflow.db")
@@ -553,7 +553,7 @@ def efficiency(full: Run, pruned: Run, grid_epochs: int) -> str:
 
 def _child(spec: dict) -> None:
     """Run one study with one of the other tools; write its trials to trials.json."""
-    from rnnstudy import backend, precision
+    from rnnstudy.runtime import backend, precision
 
     run, workload, folder = Run(**spec["run"]), Workload(**spec["workload"]), Path(spec["folder"])
     backend.start(run.backend)
@@ -567,7 +567,7 @@ def _child(spec: dict) -> None:
 
 
 def _plugins(workload: Workload):
-    from rnnstudy.registry import default_registry
+    from rnnstudy.plugins.registry import default_registry
 
     registry = default_registry()
     return registry.get("dataset", workload.dataset).obj, registry.get("model", workload.model).obj
@@ -656,7 +656,7 @@ def _optuna(workload: Workload, run: Run, folder: Path) -> list[dict]:
     from optuna_integration import KerasPruningCallback, MLflowCallback
 
     from rnnstudy import Study
-    from rnnstudy.strategy import make_pruner
+    from rnnstudy.spec.samplers import make_pruner
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     tracking = MLflowCallback(tracking_uri=f"sqlite:///{folder}/mlflow.db", metric_name="val_accuracy")

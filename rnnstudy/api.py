@@ -10,7 +10,7 @@
 
 :func:`optimize` is ``rnnstudy optimize``: the same driver, stores, resume and MLflow runs. A
 Study defined in a notebook reaches the worker processes pickled by value (see
-:func:`rnnstudy.worker.pack_study`). Errors are the CLI's one-line :class:`RnnstudyError`
+:func:`rnnstudy.run.worker.pack_study`). Errors are the CLI's one-line :class:`RnnstudyError`
 messages; Ctrl-C (Jupyter's stop button) raises :class:`rnnstudy.errors.Interrupted`, and the
 same call again resumes.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rnnstudy.errors import Interrupted, RnnstudyError, Stopped, StudyFileError
-from rnnstudy.study import Study
+from rnnstudy.spec.study import Study
 from rnnstudy.urls import redact
 
 
@@ -98,9 +98,9 @@ def optimize(
         rnnstudy.errors.Interrupted: Ctrl-C or Jupyter's stop button; the running trials were
             ended, and the same call again resumes.
     """
-    from rnnstudy import driver
-    from rnnstudy.storage import default_storage_url
-    from rnnstudy.tracking import default_tracking_uri
+    from rnnstudy.run import driver
+    from rnnstudy.stores.mlflow_tracking import default_tracking_uri
+    from rnnstudy.stores.optuna_storage import default_storage_url
 
     given, spec = _study(study)
     for name, value in (("epochs", epochs), ("subset", subset)):
@@ -144,10 +144,10 @@ def load(name: str | Study, *, storage: str | None = None, tracking_uri: str | N
         tracking_uri: the MLflow store the study logged to; None: as :func:`optimize`.
 
     Raises:
-        rnnstudy.report.ReportError: no such study in the MLflow store, or no trial runs yet.
+        rnnstudy.results.report.ReportError: no such study in the MLflow store, or no trial runs yet.
     """
-    from rnnstudy.report import ReportError, study_facts
-    from rnnstudy.tracking import default_tracking_uri
+    from rnnstudy.results.report import ReportError, study_facts
+    from rnnstudy.stores.mlflow_tracking import default_tracking_uri
 
     spec = name if isinstance(name, Study) else None
     study_name = spec.name if spec else name
@@ -169,14 +169,14 @@ class Result:
     Attributes:
         name: the study's name (its Optuna study and MLflow experiment).
         storage: its Optuna storage URL (None: the default).
-        tracker: the MLflow side (rnnstudy.tracking.Tracker).
+        tracker: the MLflow side (rnnstudy.stores.mlflow_tracking.Tracker).
     """
 
     def __init__(
         self, name: str, *, tracking_uri: str, storage: str | None = None, study: Study | None = None
     ) -> None:
-        from rnnstudy.report import StudyFacts
-        from rnnstudy.tracking import Tracker
+        from rnnstudy.results.report import StudyFacts
+        from rnnstudy.stores.mlflow_tracking import Tracker
 
         self.name = name
         self.storage = storage
@@ -190,8 +190,8 @@ class Result:
 
     @property
     def frame(self):
-        """One row per trial run (rnnstudy.report.trials_frame): state, params, final metrics."""
-        from rnnstudy.report import trials_frame
+        """One row per trial run (rnnstudy.results.report.trials_frame): state, params, final metrics."""
+        from rnnstudy.results.report import trials_frame
 
         if self._frame is None:
             self._frame = trials_frame(self.tracker, self.name)
@@ -207,14 +207,14 @@ class Result:
     @property
     def optuna(self):
         """The Optuna study, or None when its storage is not there."""
-        from rnnstudy.report import optuna_study
+        from rnnstudy.results.report import optuna_study
 
         return optuna_study(self.storage, self.name)[0]
 
     @property
     def facts(self):
         """What the report knows of the study: its Study's, else its parent run's."""
-        from rnnstudy.report import study_facts
+        from rnnstudy.results.report import study_facts
 
         if self._facts is None:
             self._facts = study_facts(self.tracker, self.name)
@@ -231,7 +231,7 @@ class Result:
         value: str | None = None,
         stable: float | None = None,
     ):
-        """The study's report (rnnstudy.report.Report), cut as ``rnnstudy report`` cuts it.
+        """The study's report (rnnstudy.results.report.Report), cut as ``rnnstudy report`` cuts it.
 
         Args:
             metric: the metric of the final/best/mean/spread columns; None: the objective.
@@ -240,7 +240,7 @@ class Result:
             value: the column compared and pivoted; None: "objective".
             stable: keep the trials whose spread over the last epochs is under this; None: all.
         """
-        from rnnstudy.report import ReportOptions, build
+        from rnnstudy.results.report import ReportOptions, build
 
         options = ReportOptions(metric, last, tuple(pivot) if pivot else None, value or "objective", stable)
         key = (options.metric, options.last, options.pivot, options.value, options.stable)
@@ -261,7 +261,7 @@ class Result:
         None when neither is given and the study is not a two-parameter grid. ``options`` are
         :meth:`report`'s."""
         if (row is None) != (column is None):
-            from rnnstudy.report import ReportError
+            from rnnstudy.results.report import ReportError
 
             raise ReportError(f"pivot(row={row!r}, column={column!r}): give both, or neither")
         return self.report(pivot=(row, column) if row else None, **options).pivot
@@ -270,7 +270,7 @@ class Result:
     def best(self):
         """The best finished trial's row of :meth:`table` (with repeats the best point's), or
         None while none has finished."""
-        from rnnstudy.direction import lower_is_better
+        from rnnstudy.spec.direction import lower_is_better
 
         report = self.report()
         if report.points is not None:
@@ -284,7 +284,7 @@ class Result:
 
     @property
     def verdict(self):
-        """The points compared on their seeds (rnnstudy.statistics.Comparison: ``.text()``,
+        """The points compared on their seeds (rnnstudy.stats.compare.Comparison: ``.text()``,
         ``.best``, ``.ties``, ``.worse``, ``.frame()``); with one seed per point it says that
         the ranking is unverified. None while no trial has finished."""
         return self.report().comparison
@@ -293,9 +293,9 @@ class Result:
         """Validation accuracy and loss (or ``metrics``) against epoch, as a matplotlib Figure:
         every trial, or with repeats each point's mean over its seeds with a 95 % band. A
         notebook shows it inline; ``.savefig(path)`` writes it."""
-        from rnnstudy import plots
-        from rnnstudy.report import CURVE_METRICS
-        from rnnstudy.schedule import label
+        from rnnstudy.results import plots
+        from rnnstudy.results.report import CURVE_METRICS
+        from rnnstudy.run.planner import label
 
         shown = list(dict.fromkeys(metrics or [*CURVE_METRICS, self.facts.objective]))
         history = self._history(shown)
@@ -329,7 +329,7 @@ class Result:
         return f"rnnstudy result {self.name!r}: {self.counts()}\n\n{self.report().text()}"
 
     def _repr_html_(self) -> str:
-        from rnnstudy.report import _formatted, _points_shown
+        from rnnstudy.results.report import _formatted, _points_shown
 
         escape = html.escape
         head = f"<p><b>rnnstudy result {escape(repr(self.name))}</b>: {escape(self.counts())}</p>"
@@ -351,8 +351,8 @@ class Result:
 
     def _history(self, metrics: list[str]) -> dict:
         """Each trial's per-epoch values of ``metrics`` and the curves' (read once per set)."""
-        from rnnstudy.outcome import Outcome
-        from rnnstudy.report import CURVE_METRICS, histories
+        from rnnstudy.results.report import CURVE_METRICS, histories
+        from rnnstudy.stores.outcome import Outcome
 
         wanted = tuple(dict.fromkeys([*CURVE_METRICS, *metrics]))
         if wanted not in self._histories:
@@ -368,7 +368,7 @@ class Result:
 
 def _study(study) -> tuple[Study | str, Study]:
     """What the driver gets (the Study, or a file's path as the CLI passes it), and the Study."""
-    from rnnstudy.study import load_study
+    from rnnstudy.spec.study import load_study
 
     if isinstance(study, Study):
         if not study.name:

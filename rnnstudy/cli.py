@@ -184,9 +184,9 @@ def optimize(
     closing report failed; 2 bad input (nothing written); 3 stopped, no progress possible
     (workers kept dying); 130 Ctrl-C, 143 SIGTERM (run again to resume).
     """
-    from rnnstudy.driver import RunOptions
-    from rnnstudy.driver import optimize as run
-    from rnnstudy.estimate import parse_duration
+    from rnnstudy.run.driver import RunOptions
+    from rnnstudy.run.driver import optimize as run
+    from rnnstudy.run.estimate import parse_duration
 
     if budget is not None:
         parse_duration(budget)  # one line, before anything else
@@ -242,8 +242,8 @@ def rerun(study, trial, storage, tracking_uri, data_dir) -> None:
     """
     from pathlib import Path
 
-    from rnnstudy.rerun import rerun as run_again
-    from rnnstudy.study import load_study
+    from rnnstudy.spec.study import load_study
+    from rnnstudy.tools.rerun import rerun as run_again
 
     name = load_study(study).name if study.endswith(".py") or Path(study).is_file() else study
     run_again(name, trial, storage_url=storage, tracking_uri=tracking_uri, data_dir=data_dir)
@@ -295,9 +295,9 @@ def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out
     """
     from pathlib import Path
 
-    from rnnstudy import report as reporting
-    from rnnstudy.study import load_study
-    from rnnstudy.tracking import Tracker
+    from rnnstudy.results import report as reporting
+    from rnnstudy.spec.study import load_study
+    from rnnstudy.stores.mlflow_tracking import Tracker
 
     if form not in reporting.FORMATS:  # before anything is read or written
         raise reporting.ReportError(
@@ -324,8 +324,8 @@ def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out
 @cli.command()
 def plugins() -> None:
     """List every dataset, model and optimizer with its package and version."""
-    from rnnstudy import backend
-    from rnnstudy.registry import default_registry
+    from rnnstudy.plugins.registry import default_registry
+    from rnnstudy.runtime import backend
 
     backend.start()  # plugins import Keras: quietly
     rows = default_registry().all()
@@ -347,11 +347,11 @@ def ui(tracking_uri, port, workers) -> None:
     The server (`mlflow ui` and every process it starts) stops with this command: on Ctrl-C
     (exit code 130), SIGTERM (143) or SIGHUP (129).
     """
-    from rnnstudy import servers
+    from rnnstudy.tools import servers
 
     servers.check_port(port)  # before anything starts or is written
 
-    from rnnstudy.tracking import Tracker
+    from rnnstudy.stores.mlflow_tracking import Tracker
 
     tracker = Tracker(tracking_uri)
     tracker.check()
@@ -376,13 +376,13 @@ def dashboard(storage, port) -> None:
 
     It stops on Ctrl-C (exit code 130), SIGTERM (143) or SIGHUP (129).
     """
-    from rnnstudy import servers
+    from rnnstudy.tools import servers
 
     servers.check_port(port)  # before anything starts or is written
 
     import optuna_dashboard
 
-    from rnnstudy.storage import default_storage_url, open_storage
+    from rnnstudy.stores.optuna_storage import default_storage_url, open_storage
 
     url = storage or default_storage_url()
     opened = open_storage(url)
@@ -398,6 +398,6 @@ def main() -> None:
     except SystemExit as exc:
         if "keras" not in sys.modules or not isinstance(exc.code, int | None):
             raise
-        from rnnstudy import backend
+        from rnnstudy.runtime import backend
 
         backend.exit_now(exc.code or 0)  # all is written: skip TensorFlow's slow teardown

@@ -9,7 +9,7 @@ Its 28×28×1 images go through the same network: every setting is cifar_channel
 
 from pathlib import Path
 
-from rnnstudy.study import load_study
+from rnnstudy.spec.study import load_study
 
 study = load_study(Path(__file__).with_name("cifar_channels.py")).variant(
     dataset="fashion_mnist",

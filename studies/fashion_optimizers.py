@@ -8,7 +8,7 @@ Every setting is cifar_optimizers.py's; only the data differs.
 
 from pathlib import Path
 
-from rnnstudy.study import load_study
+from rnnstudy.spec.study import load_study
 
 study = load_study(Path(__file__).with_name("cifar_optimizers.py")).variant(
     dataset="fashion_mnist",

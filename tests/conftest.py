@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnstudy import registry
-from rnnstudy.optuna_internals import enqueued_point
+from rnnstudy.plugins import registry
+from rnnstudy.stores.optuna_internals import enqueued_point
 
 # tests never touch the network: MLflow 3 would send usage telemetry from every process
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -259,7 +259,7 @@ def tiny_study(tmp_path_factory) -> TinyStudy:
     """
     from mlflow import MlflowClient
 
-    from rnnstudy.driver import RunOptions, optimize
+    from rnnstudy.run.driver import RunOptions, optimize
 
     root = tmp_path_factory.mktemp("tiny-study")
     data_dir = write_fashion(root / "data")
@@ -399,7 +399,7 @@ class Project:
     def study(self, name: str, storage_url: str | None = None):
         import optuna
 
-        from rnnstudy.storage import open_storage
+        from rnnstudy.stores.optuna_storage import open_storage
 
         return optuna.load_study(study_name=name, storage=open_storage(storage_url or self.storage_url))
 
@@ -475,7 +475,7 @@ def _unavailable(reason: str):
 
 def installed_or_skip(backend_name: str) -> None:
     """Skip (fail under $RNNSTUDY_REQUIRE_SERVICES) a test of a Keras backend not installed."""
-    from rnnstudy import backend
+    from rnnstudy.runtime import backend
 
     if not backend.installed(backend_name):
         _unavailable(f"backend {backend_name!r} is not installed (pip install -e '.[{backend_name}]')")
@@ -516,7 +516,7 @@ class MlflowServer:
 def take(study):
     """Claim a waiting trial as a driver does and make its ``optuna.Trial`` as its worker does:
     ``(trial, point)``, or ``(None, None)`` when nothing waits."""
-    from rnnstudy import optuna_internals
+    from rnnstudy.stores import optuna_internals
 
     claimed = optuna_internals.claim(study)
     if claimed is None:

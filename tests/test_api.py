@@ -14,11 +14,12 @@ import pytest
 from matplotlib.figure import Figure
 
 import rnnstudy
-from rnnstudy import Study, progress
+from rnnstudy import Study
 from rnnstudy.errors import PluginError, RnnstudyError, StudyFileError
-from rnnstudy.messages import EpochEnded, TrialEnded, TrialStarted
-from rnnstudy.outcome import Outcome
-from rnnstudy.report import ReportError
+from rnnstudy.results.report import ReportError
+from rnnstudy.run import progress
+from rnnstudy.stores.outcome import Outcome
+from rnnstudy.trial.messages import EpochEnded, TrialEnded, TrialStarted
 
 # a notebook cell's code: its module cannot be imported by a spawned worker
 NOTEBOOK_CELL = '''

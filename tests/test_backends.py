@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import REQUIRE_ENV, installed_or_skip, write_fashion
 
-from rnnstudy import backend
 from rnnstudy.errors import RnnstudyError
+from rnnstudy.runtime import backend
 
 KERAS_BACKENDS = ("tensorflow", "jax", "torch")
 ROOT = Path(__file__).parents[1]  # the probe imports this checkout's rnnstudy
@@ -42,13 +42,13 @@ PROBE = textwrap.dedent(
     from pathlib import Path
 
     name, data_dir, out, cases, through_trial = sys.argv[1], sys.argv[2], Path(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5] == "1"
-    from rnnstudy import backend
+    from rnnstudy.runtime import backend
     backend.start(name)
     import keras
     import numpy as np
-    from rnnstudy import precision
-    from rnnstudy.hyperparameters import HyperParameters
-    from rnnstudy.registry import default_registry
+    from rnnstudy.runtime import precision
+    from rnnstudy.spec.hyperparameters import HyperParameters
+    from rnnstudy.plugins.registry import default_registry
 
     registry = default_registry()
     report = {"backend": keras.backend.backend(), "models": {}}
@@ -102,7 +102,7 @@ PROBE = textwrap.dedent(
     report["bf16_cnn"] = fitted("cnn", *cases["cnn"], policy="mixed_bfloat16")
     report["gpus"] = list(precision._gpu_capabilities())
     if through_trial:  # the runner's own build, as a worker calls it
-        from rnnstudy.trial import build
+        from rnnstudy.trial.runner import build
         dataset, fixed = cases["text_rnn"]
         build(HyperParameters(fixed={"dataset": dataset, "model": "text_rnn", **fixed}), registry, data_dir)
     if name == "torch":
@@ -330,8 +330,8 @@ def test_a_tiny_study_runs_through_the_cli_on_each_backend(name, plugin_dist, ma
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 complete" in done.stdout and "Traceback" not in done.stderr
-    from rnnstudy.report import trials_frame
-    from rnnstudy.tracking import Tracker
+    from rnnstudy.results.report import trials_frame
+    from rnnstudy.stores.mlflow_tracking import Tracker
 
     frame = trials_frame(Tracker(), "study")
     assert list(frame["keras_backend"]) == [name, name]
@@ -358,8 +358,8 @@ def test_a_study_that_searches_the_backend_runs_each_trial_in_a_worker_of_its_ba
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "6 complete" in done.stdout
-    from rnnstudy.report import trials_frame
-    from rnnstudy.tracking import Tracker
+    from rnnstudy.results.report import trials_frame
+    from rnnstudy.stores.mlflow_tracking import Tracker
 
     frame = trials_frame(Tracker(), "study")
     assert sorted(frame["backend"]) == ["jax", "jax", "tensorflow", "tensorflow", "torch", "torch"]
@@ -380,7 +380,7 @@ def test_a_study_that_searches_the_backend_runs_each_trial_in_a_worker_of_its_ba
 )
 def test_a_backend_search_that_cannot_run_is_one_line(fields, message):
     from rnnstudy.errors import StudyFileError
-    from rnnstudy.study import Study
+    from rnnstudy.spec.study import Study
 
     with pytest.raises(StudyFileError, match=message):
         Study(dataset="d", model="m", **fields)

@@ -1,7 +1,7 @@
 import keras
 import numpy as np
 
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.datasets import names
 from rnnstudy_plugins.models.char_classifier import CharClassifier
 

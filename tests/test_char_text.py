@@ -1,7 +1,7 @@
 import pytest
 
 from rnnstudy.errors import DataNotFoundError, SearchSpaceError
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.datasets import char_text, shakespeare
 from rnnstudy_plugins.datasets.vocabulary import UNKNOWN_CHAR
 

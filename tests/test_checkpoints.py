@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from rnnstudy import checkpoint
-from rnnstudy.checkpoint import CheckpointError, Checkpoints
+from rnnstudy.trial import checkpoint
+from rnnstudy.trial.checkpoint import CheckpointError, Checkpoints
 
 
 def tiny_data(n: int = 64):
@@ -155,7 +155,7 @@ def test_no_folder_yet_means_no_checkpoint(tmp_path):
 
 @pytest.mark.slow  # starts an mlflow server
 def test_checkpoints_go_through_a_tracking_servers_artifact_store(mlflow_server):
-    from rnnstudy.tracking import Tracker
+    from rnnstudy.stores.mlflow_tracking import Tracker
 
     x, y = tiny_data()
     model, keep = tiny_model(), Keep()
@@ -181,7 +181,8 @@ def test_checkpoints_go_through_a_tracking_servers_artifact_store(mlflow_server)
 
 
 def test_bad_checkpoint_settings_are_one_line_and_write_nothing(project, monkeypatch):
-    from rnnstudy import cli, registry
+    from rnnstudy import cli
+    from rnnstudy.plugins import registry
 
     monkeypatch.chdir(project.root)
     monkeypatch.syspath_prepend(str(project.site))
@@ -253,7 +254,8 @@ def test_kill_9_mid_trial_then_the_rerun_trains_only_what_was_lost_and_ends_as_i
     curve = history(project, resumed, "val_loss")
     assert [step for step, _ in curve] == list(range(1, 9))  # each epoch once, none missing
     assert checkpoints_in(folder) == []  # the trial ended: its checkpoints went
-    from rnnstudy import api, report
+    from rnnstudy import api
+    from rnnstudy.results import report
 
     frame = api.load("killed", storage=project.storage_url, tracking_uri=project.tracking_uri).frame
     assert len(report.completed(frame)) == 1  # the killed run is not counted beside its continuation

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from rnnstudy.errors import DataNotFoundError
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.datasets import cifar10, fashion_mnist
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from rnnstudy import devices
-from rnnstudy.devices import DeviceError, Gpu
 from rnnstudy.errors import RnnstudyError
+from rnnstudy.runtime import devices
+from rnnstudy.runtime.devices import DeviceError, Gpu
 
 UUIDS = [
     "GPU-8932f937-d72c-4106-c12f-20bd9faed9f6",

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.datasets import documents
 
 TEXTS = [f"Good film {i}, <br />really GOOD." if i % 2 else f"bad plot {i}; dull." for i in range(40)]

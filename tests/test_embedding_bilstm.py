@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.models.embedding_bilstm import EmbeddingBiLSTM
 
 SEED_000 = {

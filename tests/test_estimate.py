@@ -9,9 +9,9 @@ import sys
 import numpy as np
 import pytest
 
-from rnnstudy import estimate
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.estimate import BudgetError, Estimate, OverBudgetError, StepTime, human, parse_duration
+from rnnstudy.run import estimate
+from rnnstudy.run.estimate import BudgetError, Estimate, OverBudgetError, StepTime, human, parse_duration
 
 # --- --budget -------------------------------------------------------------------------------------
 
@@ -354,8 +354,8 @@ def test_for_study_leaves_out_points_that_did_not_build_and_has_no_estimate_unti
 def test_the_dry_run_builds_every_point_and_times_each_distinct_model_once(plugin_dist):
     import io
 
-    from rnnstudy.driver import validate
-    from rnnstudy.registry import default_registry
+    from rnnstudy.plugins.registry import default_registry
+    from rnnstudy.run.driver import validate
 
     # learning_rate does not change the computation: 4 points, 2 models to time
     study = spec(search={"units": [2, 4], "learning_rate": [0.01, 0.1]}, fixed={"epochs": 3, "batch_size": 8})
@@ -372,8 +372,8 @@ def test_the_dry_run_of_a_model_that_is_not_keras_says_why_there_is_no_estimate(
     import io
 
     from rnnstudy import Study
-    from rnnstudy.driver import validate
-    from rnnstudy.registry import default_registry
+    from rnnstudy.plugins.registry import default_registry
+    from rnnstudy.run.driver import validate
 
     study = Study(dataset="tiny_images", model="scripted", search={"quality": [0.2, 0.8]})
     timer = estimate.Timer(steps=1)
@@ -391,8 +391,8 @@ def test_a_model_that_is_not_keras_is_timed_by_its_own_train_on_batch(tmp_path):
     import io
 
     from rnnstudy import Study
-    from rnnstudy.driver import validate
-    from rnnstudy.registry import default_registry
+    from rnnstudy.plugins.registry import default_registry
+    from rnnstudy.run.driver import validate
 
     (tmp_path / "tiny.txt").write_text("abcdefgh" * 50)
     fixed = {"corpus": "tiny", "sequence_length": 4, "epochs": 2, "batch_size": 8, "optimizer": "sgd"}

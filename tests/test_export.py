@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from rnnstudy import export
-from rnnstudy.statistics import compare
+from rnnstudy.results import export
+from rnnstudy.stats.compare import compare
 
 
 def summary() -> pd.DataFrame:

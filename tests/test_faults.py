@@ -10,7 +10,7 @@ import time
 import pytest
 from conftest import free_port
 
-from rnnstudy.optuna_internals import enqueued_point
+from rnnstudy.stores.optuna_internals import enqueued_point
 
 GRID = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
 
@@ -112,8 +112,8 @@ def test_stale_trials_are_known_by_their_heartbeat(tmp_path):
     import optuna
     from optuna.trial import TrialState
 
-    from rnnstudy import heartbeat, optuna_internals
-    from rnnstudy.storage import open_storage
+    from rnnstudy.stores import heartbeat, optuna_internals
+    from rnnstudy.stores.optuna_storage import open_storage
 
     study = optuna.create_study(storage=open_storage(str(tmp_path / "journal")))
     now, here, me, dead = time.time(), heartbeat.machine(), os.getpid(), _dead_pid()
@@ -282,7 +282,8 @@ def test_ctrl_c_stops_cleanly_marks_the_running_trial_and_says_how_to_resume(sig
 def test_unreachable_storage_or_tracking_server_is_one_line_naming_the_url(project, monkeypatch):
     from click.testing import CliRunner
 
-    from rnnstudy import cli, registry
+    from rnnstudy import cli
+    from rnnstudy.plugins import registry
 
     monkeypatch.chdir(project.root)
     monkeypatch.syspath_prepend(str(project.site))

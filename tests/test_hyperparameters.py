@@ -2,8 +2,8 @@ import optuna
 import pytest
 
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.hyperparameters import HyperParameters
-from rnnstudy.space import Choice, Float, Int
+from rnnstudy.spec.hyperparameters import HyperParameters
+from rnnstudy.spec.space import Choice, Float, Int
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 

@@ -21,10 +21,10 @@ import numpy as np
 import optuna
 import pytest
 
-from rnnstudy import plugins
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.hyperparameters import HyperParameters
-from rnnstudy.space import Float, Int
+from rnnstudy.plugins import contract as plugins
+from rnnstudy.spec.hyperparameters import HyperParameters
+from rnnstudy.spec.space import Float, Int
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -405,8 +405,8 @@ def test_a_hypermodel_that_compiles_itself_and_tunes_its_fit_runs_unchanged(
     from click.testing import CliRunner
 
     from rnnstudy.cli import cli
-    from rnnstudy.report import trials_frame
-    from rnnstudy.tracking import Tracker
+    from rnnstudy.results.report import trials_frame
+    from rnnstudy.stores.mlflow_tracking import Tracker
 
     named = f", optimizer={optimizer!r}" if optimizer else ""
     study = make_study(

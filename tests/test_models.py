@@ -2,7 +2,7 @@ import keras
 import pytest
 
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins import optimizers
 from rnnstudy_plugins.models.cnn import CNN
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from rnnstudy.errors import DataNotFoundError
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.datasets import names
 
 LANGUAGES = {

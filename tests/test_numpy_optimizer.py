@@ -2,7 +2,7 @@ import keras
 import numpy as np
 import pytest
 
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins import optimizers
 from rnnstudy_plugins.models.numpy_optimizer import NumpyOptimizer
 

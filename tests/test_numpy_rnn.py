@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.datasets import char_text
 from rnnstudy_plugins.models import generation
 from rnnstudy_plugins.models.numpy_rnn import Network, NumpyRNN

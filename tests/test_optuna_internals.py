@@ -6,8 +6,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from rnnstudy import optuna_internals
-from rnnstudy.storage import open_storage
+from rnnstudy.stores import optuna_internals
+from rnnstudy.stores.optuna_storage import open_storage
 
 
 @pytest.fixture
@@ -60,8 +60,8 @@ def test_attributes_of_any_trial_are_written_by_number(study):
 def test_a_claim_takes_only_the_trials_it_accepts_oldest_first(tmp_path):
     import optuna
 
-    from rnnstudy.optuna_internals import claim
-    from rnnstudy.storage import open_storage
+    from rnnstudy.stores.optuna_internals import claim
+    from rnnstudy.stores.optuna_storage import open_storage
 
     study = optuna.create_study(study_name="b", storage=open_storage(str(tmp_path / "journal")))
     for name in ("tensorflow", "jax", "tensorflow", "jax"):
@@ -103,7 +103,7 @@ def test_processes_opening_a_fresh_database_at_once_all_get_the_storage(postgres
     script = (
         "import os, sys, time\n"
         f"while not os.path.exists({str(go)!r}): time.sleep(0.005)\n"
-        "from rnnstudy.storage import open_storage\n"
+        "from rnnstudy.stores.optuna_storage import open_storage\n"
         f"open_storage({postgres_url!r}); print('opened')\n"
     )
     starts = [

@@ -6,8 +6,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from rnnstudy.outcome import DONE_STATES, Ending, Outcome, end_trial
-from rnnstudy.tracking import Tracker
+from rnnstudy.stores.mlflow_tracking import Tracker
+from rnnstudy.stores.outcome import DONE_STATES, Ending, Outcome, end_trial
 
 MAPPING = {  # outcome: (Optuna state, MLflow status, runs again on resume)
     Outcome.COMPLETE: ("COMPLETE", "FINISHED", False),

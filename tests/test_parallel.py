@@ -7,8 +7,8 @@ import multiprocessing
 
 import pytest
 
-from rnnstudy.optuna_internals import enqueued_point
-from rnnstudy.study import Study
+from rnnstudy.spec.study import Study
+from rnnstudy.stores.optuna_internals import enqueued_point
 
 
 def scores(n: int) -> list[float]:
@@ -66,8 +66,8 @@ def _set_up(storage_url: str, specs: list[Study], barrier) -> None:
     """What each starting `rnnstudy optimize` does under its study's lock."""
     import optuna
 
-    from rnnstudy.schedule import plan
-    from rnnstudy.storage import open_storage, study_lock
+    from rnnstudy.run.planner import plan
+    from rnnstudy.stores.optuna_storage import open_storage, study_lock
 
     storage = open_storage(storage_url)
     barrier.wait()

@@ -9,10 +9,11 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from rnnstudy import devices, estimate, worker
 from rnnstudy.cli import cli
-from rnnstudy.estimate import StepTime
-from rnnstudy.pool import Pool
+from rnnstudy.run import estimate, worker
+from rnnstudy.run.estimate import StepTime
+from rnnstudy.run.pool import Pool
+from rnnstudy.runtime import devices
 
 UUIDS = ["GPU-8932f937-d72c-4106-c12f-20bd9faed9f6", "GPU-1a2b3c4d-0000-1111-2222-333344445555"]
 SMI = "".join(f"{i}, {uuid}, NVIDIA H200, 143771\n" for i, uuid in enumerate(UUIDS))
@@ -243,7 +244,7 @@ def test_over_budget_is_refused_on_one_line_naming_what_fits(plugin_dist, make_s
 def test_a_study_that_fits_its_budget_exactly_is_admitted_by_the_check(
     plugin_dist, make_study, workdir, monkeypatch
 ):
-    from rnnstudy import driver
+    from rnnstudy.run import driver
 
     def stop_here(storage_url, tracking_uri):  # the first thing after the check: before anything is written
         raise SystemExit(7)

@@ -6,8 +6,8 @@ import matplotlib.image
 import numpy as np
 import pandas as pd
 
-from rnnstudy import plots
-from rnnstudy.statistics import compare
+from rnnstudy.results import plots
+from rnnstudy.stats.compare import compare
 
 
 def grid_scores(seeds: int = 5) -> pd.DataFrame:

@@ -23,9 +23,9 @@ from test_names import LANGUAGES
 from test_poems import POEMS
 
 from rnnstudy import Data
-from rnnstudy.data import DATA_DIR_ENV
-from rnnstudy.registry import GROUPS, KINDS
-from rnnstudy.testing import check_dataset, check_model, check_optimizer
+from rnnstudy.plugins.data import DATA_DIR_ENV
+from rnnstudy.plugins.registry import GROUPS, KINDS
+from rnnstudy.tools.plugin_checks import check_dataset, check_model, check_optimizer
 
 BUILT_IN = {
     kind: {

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.datasets import poems
 from rnnstudy_plugins.datasets.vocabulary import UNKNOWN_WORD
 

@@ -7,9 +7,9 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from rnnstudy import worker
 from rnnstudy.cli import cli
-from rnnstudy.pool import Pool
+from rnnstudy.run import worker
+from rnnstudy.run.pool import Pool
 
 STUDY = """
 from rnnstudy import Study
@@ -71,7 +71,7 @@ def test_workers_beyond_the_trials_left_are_killed_and_the_rest_run_them(
 def test_too_few_waiting_workers_are_made_up_at_the_go(
     plugin_dist, make_study, workdir, started, monkeypatch
 ):
-    from rnnstudy import driver
+    from rnnstudy.run import driver
 
     monkeypatch.setattr(driver, "_most_trials", lambda spec: 0)  # none started before the check
     result = optimize(make_study(STUDY.format(search={"units": [2, 4]})))
@@ -105,7 +105,7 @@ def test_a_worker_killed_halfway_through_a_message_blocks_no_other():
     shared by all would keep the dead writer's lock, and every other worker would block)."""
     import struct
 
-    from rnnstudy.messages import Ready
+    from rnnstudy.trial.messages import Ready
 
     pool = Pool(worker.WorkerConfig(study_path="", overrides={}, storage_url="", tracking_uri=""))
     try:

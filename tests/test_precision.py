@@ -4,11 +4,11 @@ import keras
 import numpy as np
 import pytest
 
-from rnnstudy import precision
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.hyperparameters import HyperParameters
-from rnnstudy.registry import Registry, default_registry
-from rnnstudy.trial import build
+from rnnstudy.plugins.registry import Registry, default_registry
+from rnnstudy.runtime import precision
+from rnnstudy.spec.hyperparameters import HyperParameters
+from rnnstudy.trial.runner import build
 
 AMD_ZEN4 = frozenset({"avx2", "avx512f", "avx512_bf16"})
 INTEL_SAPPHIRE_RAPIDS = frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})

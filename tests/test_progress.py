@@ -13,10 +13,10 @@ import termios
 
 import pytest
 
-from rnnstudy import progress
-from rnnstudy.messages import EpochEnded, TrialEnded, TrialStarted
-from rnnstudy.outcome import Outcome
-from rnnstudy.progress import Progress
+from rnnstudy.run import progress
+from rnnstudy.run.progress import Progress
+from rnnstudy.stores.outcome import Outcome
+from rnnstudy.trial.messages import EpochEnded, TrialEnded, TrialStarted
 
 
 class Clock:

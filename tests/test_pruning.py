@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from conftest import take
 
-from rnnstudy import worker
-from rnnstudy.registry import Registry
-from rnnstudy.schedule import plan
-from rnnstudy.strategy import make_pruner, make_sampler
-from rnnstudy.study import Study
-from rnnstudy.tracking import Tracker
-from rnnstudy.trial import TrialRunner
+from rnnstudy.plugins.registry import Registry
+from rnnstudy.run import worker
+from rnnstudy.run.planner import plan
+from rnnstudy.spec.samplers import make_pruner, make_sampler
+from rnnstudy.spec.study import Study
+from rnnstudy.stores.mlflow_tracking import Tracker
+from rnnstudy.trial.runner import TrialRunner
 
 
 @pytest.fixture

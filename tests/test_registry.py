@@ -3,7 +3,7 @@ from click.testing import CliRunner
 
 from rnnstudy.cli import cli
 from rnnstudy.errors import PluginError
-from rnnstudy.registry import Registry
+from rnnstudy.plugins.registry import Registry
 
 
 def fresh() -> Registry:

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from rnnstudy.optuna_internals import enqueued_point
+from rnnstudy.stores.optuna_internals import enqueued_point
 
 TRUTH = [0.80, 0.799, 0.50]  # the best, a near-tie, and one far worse
 NOISE = 0.05  # sd of a trial's score around its point's true value

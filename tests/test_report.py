@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from mlflow import MlflowClient
 
 from rnnstudy.cli import cli
-from rnnstudy.report import StudyFacts, build, markdown_table, per_model
+from rnnstudy.results.report import StudyFacts, build, markdown_table, per_model
 
 
 def _report(tiny_study, tmp_path, *args, study=None):
@@ -232,7 +232,7 @@ def test_per_model_names_each_finished_trial_by_the_study_files_label():
 
 
 def _options(**kwargs):
-    from rnnstudy.report import ReportOptions
+    from rnnstudy.results.report import ReportOptions
 
     return ReportOptions(**kwargs)
 
@@ -269,7 +269,7 @@ def test_the_study_files_hook_gets_only_finished_trials():
 
 def test_a_seed_table_with_a_row_per_trial_shows_each_models_mean_over_its_seeds():
     """The seed reports have one row per model; a study file's table has one per trial."""
-    from rnnstudy.report import seed_means
+    from rnnstudy.results.report import seed_means
 
     per_trial = pd.DataFrame(
         {

@@ -99,8 +99,8 @@ def test_the_invocation_is_recorded_on_the_parent_run(study):
 
 
 def test_a_rerun_reproduces_the_trial_and_is_not_another_trial(study):
-    from rnnstudy import report
-    from rnnstudy.tracking import Tracker
+    from rnnstudy.results import report
+    from rnnstudy.stores.mlflow_tracking import Tracker
 
     (study / "study.py").write_text(STUDY + "# edited after the run\n")
     original = next(r for r in runs(study) if r.data.tags.get("rnnstudy.trial") == "1")
@@ -165,11 +165,11 @@ def test_a_study_run_before_the_record_says_so(study):
 
 
 def test_the_record_never_holds_a_password_and_a_resume_adds_one(tmp_path):
-    from rnnstudy import record
-    from rnnstudy.driver import RunOptions, Session
-    from rnnstudy.study import Study
-    from rnnstudy.tracking import Tracker
-    from rnnstudy.worker import pack_study
+    from rnnstudy.run.driver import RunOptions, Session
+    from rnnstudy.run.worker import pack_study
+    from rnnstudy.spec.study import Study
+    from rnnstudy.stores import provenance as record
+    from rnnstudy.stores.mlflow_tracking import Tracker
 
     url = "postgresql://bob:s3cret@db.example.org/studies"
     tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
@@ -192,7 +192,7 @@ def test_the_record_never_holds_a_password_and_a_resume_adds_one(tmp_path):
     ]
 
 
-# a value longer than MLflow keeps (rnnstudy.tracking.MAX_PARAM_LENGTH), and one with a password
+# a value longer than MLflow keeps (rnnstudy.stores.mlflow_tracking.MAX_PARAM_LENGTH), and one with a password
 LONG = "file:///data/" + ",".join(f"part-{i:04d}.csv" for i in range(60))
 SECRET = "postgresql://alice:s3cr3t@db.example/rows"
 
@@ -262,7 +262,7 @@ def test_a_value_kept_without_its_password_is_named_and_nothing_is_written(proje
 
 
 def test_deterministic_ops_reach_a_worker_through_its_environment(monkeypatch):
-    from rnnstudy import backend
+    from rnnstudy.runtime import backend
 
     for name in ("RNNSTUDY_DETERMINISTIC", "TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
         monkeypatch.delenv(name, raising=False)

@@ -8,11 +8,11 @@ import optuna
 import pytest
 from conftest import take
 
-from rnnstudy import optuna_internals
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.schedule import label, plan
-from rnnstudy.storage import open_storage
-from rnnstudy.study import Study
+from rnnstudy.run.planner import label, plan
+from rnnstudy.spec.study import Study
+from rnnstudy.stores import optuna_internals
+from rnnstudy.stores.optuna_storage import open_storage
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def test_one_repeat_is_the_old_plan_without_a_seed(storage):
 
 
 def test_a_sampled_configuration_gets_its_other_seeds_once_it_is_complete(storage):
-    from rnnstudy.space import Int
+    from rnnstudy.spec.space import Int
 
     spec = Study(
         dataset="d", model="m", name="s", search={"c1": Int(1, 100)}, sampler="random", trials=2, repeats=3
@@ -92,8 +92,8 @@ def test_a_sampled_configuration_gets_its_other_seeds_once_it_is_complete(storag
 @pytest.mark.parametrize("repeats", [1, 2])
 def test_a_sampled_configuration_stopped_from_outside_runs_again_as_it_was(storage, repeats):
     """So that it continues from its checkpoint; one that failed by itself is replaced by a new sample."""
-    from rnnstudy.outcome import Ending, Outcome, end_trial
-    from rnnstudy.space import Int
+    from rnnstudy.spec.space import Int
+    from rnnstudy.stores.outcome import Ending, Outcome, end_trial
 
     spec = Study(
         dataset="d",

@@ -65,11 +65,11 @@ def test_no_store_holds_a_password_of_the_study_file(project):
 
 
 def test_a_study_made_in_code_is_recorded_without_its_passwords(tmp_path):
-    from rnnstudy import record
-    from rnnstudy.driver import RunOptions, Session
-    from rnnstudy.study import Study
-    from rnnstudy.tracking import Tracker
-    from rnnstudy.worker import pack_study
+    from rnnstudy.run.driver import RunOptions, Session
+    from rnnstudy.run.worker import pack_study
+    from rnnstudy.spec.study import Study
+    from rnnstudy.stores import provenance as record
+    from rnnstudy.stores.mlflow_tracking import Tracker
 
     tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
     spec = Study(dataset="d", model="m", fixed={"source": SOURCE}, description=f"from {SOURCE}", name="code")

@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 
 from rnnstudy.cli import cli
-from rnnstudy.driver import validate
-from rnnstudy.registry import Registry
-from rnnstudy.report import trials_frame
-from rnnstudy.study import load_study
-from rnnstudy.tracking import Tracker
+from rnnstudy.plugins.registry import Registry
+from rnnstudy.results.report import trials_frame
+from rnnstudy.run.driver import validate
+from rnnstudy.spec.study import load_study
+from rnnstudy.stores.mlflow_tracking import Tracker
 
 STUDIES = Path(__file__).resolve().parent.parent / "studies"
 # each study and the rows of its report's table
@@ -80,8 +80,8 @@ def test_the_numpy_rnn_trains_through_the_same_trial_runner(data):
     """In this process, without the CLI: the non-Keras path of the runner, from fit to artifacts."""
     import optuna
 
-    from rnnstudy import worker
-    from rnnstudy.trial import TrialRunner
+    from rnnstudy.run import worker
+    from rnnstudy.trial.runner import TrialRunner
 
     spec = load_study(STUDIES / "poems_next_word.py")
     spec.override(values={"epochs": 2, "units": 8})

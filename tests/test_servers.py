@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 
-from rnnstudy import servers
+from rnnstudy.tools import servers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,7 +88,7 @@ def test_serve_ends_the_whole_group_with_sigkill_when_sigterm_is_not_enough(tmp_
     command = _python(
         f"""
         import sys
-        from rnnstudy import servers
+        from rnnstudy.tools import servers
         sys.exit(servers.serve([sys.executable, "-c", {server!r}], name="Stand-in", grace=1.0))
         """,
         tmp_path,
@@ -129,7 +129,7 @@ def test_serve_wsgi_stops_in_the_middle_of_a_request_and_frees_the_port(tmp_path
     command = _python(
         f"""
         import sys, time
-        from rnnstudy import servers
+        from rnnstudy.tools import servers
 
         def app(environ, start_response):
             open("serving", "w").write("yes\\n")

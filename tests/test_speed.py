@@ -1,7 +1,7 @@
 """What the speed work changed in the runner: threads per worker and queued MLflow logging."""
 
-from rnnstudy import backend
-from rnnstudy.tracking import Tracker
+from rnnstudy.runtime import backend
+from rnnstudy.stores.mlflow_tracking import Tracker
 
 
 def thread_env(workers: int) -> dict[str, str]:

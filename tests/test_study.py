@@ -4,8 +4,8 @@ import pytest
 
 from rnnstudy import Choice, Int, Study
 from rnnstudy.errors import SearchSpaceError, StudyFileError
-from rnnstudy.space import grid
-from rnnstudy.study import load_study
+from rnnstudy.spec.space import grid
+from rnnstudy.spec.study import load_study
 
 
 def test_a_study_file_is_loaded_with_its_name_and_report(make_study):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from rnnstudy.messages import EXIT_DRAINED, EXIT_INTERRUPTED, EXIT_RECYCLED, Exiting, Fatal, Ready, TrialEnded
-from rnnstudy.outcome import Outcome
-from rnnstudy.supervisor import (
+from rnnstudy.run.supervisor import (
     Assign,
     Dismiss,
     InterruptTrial,
@@ -13,6 +11,16 @@ from rnnstudy.supervisor import (
     Replan,
     StartWorker,
     Supervisor,
+)
+from rnnstudy.stores.outcome import Outcome
+from rnnstudy.trial.messages import (
+    EXIT_DRAINED,
+    EXIT_INTERRUPTED,
+    EXIT_RECYCLED,
+    Exiting,
+    Fatal,
+    Ready,
+    TrialEnded,
 )
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.models.text_cnn import TextCNN
 
 

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.models.text_rnn import TextRNN
 
 INFO = {

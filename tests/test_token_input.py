@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.models.token_input import OneHot, token_vectors
 
 INFO = {"input_shape": (4,), "vocabulary": ("", "[UNK]", "a", "b", "c")}

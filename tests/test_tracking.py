@@ -7,7 +7,7 @@ import sys
 # what `rnnstudy optimize` does first with its store, then a warning that must still be shown
 FIRST_USE = """
 import logging, sys
-from rnnstudy.tracking import Tracker
+from rnnstudy.stores.mlflow_tracking import Tracker
 
 tracker = Tracker(sys.argv[1])
 tracker.check()

@@ -10,7 +10,7 @@ validation and test windows, what always answering it scores.
 
 import numpy as np
 
-from rnnstudy.hyperparameters import HyperParameters
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy_plugins.datasets import poems, sentiment
 
 

@@ -9,7 +9,7 @@ model by its mean test accuracy over the last 2 epochs (the seed: the last 200 o
 
 from pathlib import Path
 
-from rnnstudy.study import load_study
+from rnnstudy.spec.study import load_study
 
 base = load_study(Path(__file__).parents[3] / "studies" / "cifar_channels.py")
 study = base.variant(

@@ -7,7 +7,7 @@ instead of the last 200, as the runs here are 8 epochs long.
 
 from pathlib import Path
 
-from rnnstudy.study import load_study
+from rnnstudy.spec.study import load_study
 
 base = load_study(Path(__file__).parents[3] / "studies" / "cifar_optimizers.py")
 study = base.variant(

@@ -7,7 +7,7 @@ only the sizes are fewer, 100 / 250 / 1,000, so that four seeds per cell fit the
 
 from pathlib import Path
 
-from rnnstudy.study import load_study
+from rnnstudy.spec.study import load_study
 
 base = load_study(Path(__file__).parents[3] / "studies" / "glove_vs_scratch.py")
 study = base.variant(

@@ -8,7 +8,7 @@ seeds alone would have taken over half an hour.
 
 from pathlib import Path
 
-from rnnstudy.study import load_study
+from rnnstudy.spec.study import load_study
 
 base = load_study(Path(__file__).parents[3] / "studies" / "poems_next_word.py")
 study = base.variant(name="repro-poems-next-word")

@@ -8,7 +8,7 @@ the whole data fits the 20 minutes the other studies had.
 
 from pathlib import Path
 
-from rnnstudy.study import load_study
+from rnnstudy.spec.study import load_study
 
 base = load_study(Path(__file__).parents[3] / "studies" / "poems_next_word.py")
 study = base.variant(name="repro-poems-next-word-full")

@@ -6,7 +6,7 @@ eight others fit the time (the command adds --epochs and --set stride; docs/REPR
 
 from pathlib import Path
 
-from rnnstudy.study import load_study
+from rnnstudy.spec.study import load_study
 
 base = load_study(Path(__file__).parents[3] / "studies" / "shakespeare.py")
 study = base.variant(

@@ -6,7 +6,7 @@ the Q5 dropout twins are left out so that three seeds of each fit the time.
 
 from pathlib import Path
 
-from rnnstudy.study import load_study
+from rnnstudy.spec.study import load_study
 
 base = load_study(Path(__file__).parents[3] / "studies" / "text_classification.py")
 study = base.variant(

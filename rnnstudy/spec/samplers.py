@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnstudy.study import Study
+from rnnstudy.spec.study import Study
 
 
 def make_sampler(study: Study):

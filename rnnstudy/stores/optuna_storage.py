@@ -16,9 +16,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from rnnstudy import filelock
 from rnnstudy.errors import StorageError
-from rnnstudy.tracking import STORE
+from rnnstudy.stores import filelock
+from rnnstudy.stores.mlflow_tracking import STORE
 from rnnstudy.urls import redact
 
 STORAGE_ENV = "RNNSTUDY_STORAGE"

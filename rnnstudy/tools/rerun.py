@@ -12,7 +12,7 @@ one) cannot be run again: one line names it, nothing is written.
 It trains in this process as its worker did (rnnstudy.trial): on the original's backend, with
 its deterministic ops and its worker's thread settings, and without a pruner, so every epoch
 runs. Before it starts it says in a few lines what differs from the original
-(rnnstudy.record.differences); at the end, whether its metrics are the same.
+(rnnstudy.stores.provenance.differences); at the end, whether its metrics are the same.
 
 The new MLflow run lands in the study's experiment, nested under the original trial's run
 and tagged ``rnnstudy.rerun_of`` with that run's id. It has neither the study's nor the
@@ -33,8 +33,9 @@ import os
 import sys
 from typing import Any, TextIO
 
-from rnnstudy import backend, devices, record
 from rnnstudy.errors import Interrupted, RnnstudyError
+from rnnstudy.runtime import backend, devices
+from rnnstudy.stores import provenance
 from rnnstudy.urls import redact, redacted
 
 RUN_ATTR = "mlflow_run_id"  # the Optuna trial's attribute naming its MLflow run (rnnstudy.trial)
@@ -66,15 +67,15 @@ def rerun(
         RerunError: no such study or trial, or no record of the trial; nothing was written.
         rnnstudy.errors.Interrupted: Ctrl-C; the new run is marked KILLED.
     """
-    from rnnstudy.tracking import Tracker, default_tracking_uri
+    from rnnstudy.stores.mlflow_tracking import Tracker, default_tracking_uri
 
     out = out or sys.stdout
     trial, trials, parent_id = _trial(study, number, storage_url)
     tracker = Tracker(_existing(tracking_uri or default_tracking_uri(), "MLflow store", "--tracking-uri"))
     tracker.check()
     original = _run(tracker, study, trial)
-    invocations = record.read(tracker, parent_id) if parent_id else []
-    invocation = record.of_trial(invocations, trial)
+    invocations = provenance.read(tracker, parent_id) if parent_id else []
+    invocation = provenance.of_trial(invocations, trial)
     if invocation is None:
         raise RerunError(_no_record(study, number, invocations, trials))
     params = original.data.params
@@ -92,7 +93,7 @@ def rerun(
         f"{redact(facts['command'] or 'no command line')} ({facts['started_utc']})",
         file=out,
     )
-    differences = record.differences(invocation, params, device) + doubts
+    differences = provenance.differences(invocation, params, device) + doubts
     if differences:
         print("what differs from the original:", *(f"  {line}" for line in differences), sep="\n", file=out)
     else:
@@ -115,8 +116,8 @@ def _trial(name: str, number: int, storage_url: str | None):
     """The Optuna trial, all the study's trials by number, and the study's parent run id."""
     import optuna
 
-    from rnnstudy.driver import PARENT_RUN_ATTR
-    from rnnstudy.storage import default_storage_url, open_storage
+    from rnnstudy.run.driver import PARENT_RUN_ATTR
+    from rnnstudy.stores.optuna_storage import default_storage_url, open_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = storage_url or default_storage_url()
@@ -137,7 +138,7 @@ def _trial(name: str, number: int, storage_url: str | None):
 
 def _existing(url: str, what: str, option: str) -> str:
     """``url``, if its file is there (opening a journal or SQLite URL would create it)."""
-    from rnnstudy.storage import file_of
+    from rnnstudy.stores.optuna_storage import file_of
 
     path = file_of(url)
     if path is not None and not path.is_file():
@@ -189,7 +190,7 @@ def _no_record(study: str, number: int, invocations: list, trials: dict) -> str:
     )
 
 
-def _environment(invocation: record.Invocation, params: dict[str, str], name: str) -> str:
+def _environment(invocation: provenance.Invocation, params: dict[str, str], name: str) -> str:
     """Give this process the environment the trial's worker had, before Keras starts; return
     the device the rerun trains on."""
     facts = invocation.facts
@@ -218,11 +219,11 @@ def _values(spec, trial, params: dict[str, str], whole: dict[str, Any], data_dir
     """
     import keras
 
-    from rnnstudy.hyperparameters import HyperParameters
-    from rnnstudy.optuna_internals import enqueued_point
-    from rnnstudy.registry import default_registry
-    from rnnstudy.tracking import MAX_PARAM_LENGTH
-    from rnnstudy.trial import build, declare_fit
+    from rnnstudy.plugins.registry import default_registry
+    from rnnstudy.spec.hyperparameters import HyperParameters
+    from rnnstudy.stores.mlflow_tracking import MAX_PARAM_LENGTH
+    from rnnstudy.stores.optuna_internals import enqueued_point
+    from rnnstudy.trial.runner import build, declare_fit
 
     given = {**spec.fixed, **(enqueued_point(trial) or {}), **trial.params}
     for name, value in given.items():
@@ -263,10 +264,10 @@ def _train(tracker, spec, values, original, number: int, invocation, data_dir, o
     """Train the rebuilt trial into a new run nested under the original's; return its id."""
     from optuna.trial import FixedTrial
 
-    from rnnstudy.messages import EpochEnded
-    from rnnstudy.registry import default_registry
-    from rnnstudy.schedule import POINT_TAG
-    from rnnstudy.trial import TrialFailed, TrialRunner
+    from rnnstudy.plugins.registry import default_registry
+    from rnnstudy.run.planner import POINT_TAG
+    from rnnstudy.trial.messages import EpochEnded
+    from rnnstudy.trial.runner import TrialFailed, TrialRunner
 
     fixed = dataclasses.replace(
         spec, search={}, points=None, fixed=values, sampler="grid", trials=None, repeats=1, pruner="none"

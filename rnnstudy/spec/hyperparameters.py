@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.space import Choice, Float, Int, Space
+from rnnstudy.spec.space import Choice, Float, Int, Space
 
 SAMPLINGS = ("linear", "log", "reverse_log")
 _TOLERANCE = 1e-9  # relative: 0.6 / 0.1 is 5.999999999999999 and must count as on the grid

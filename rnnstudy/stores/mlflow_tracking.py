@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from rnnstudy import filelock
 from rnnstudy.errors import StorageError
+from rnnstudy.stores import filelock
 from rnnstudy.urls import redact
 
 STORE = Path("mlruns")

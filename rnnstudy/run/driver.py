@@ -22,26 +22,20 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
-from rnnstudy import (
-    checkpoint,
-    devices,
-    estimate,
-    faults,
-    heartbeat,
-    optuna_internals,
-    record,
-    supervisor,
-    worker,
-)
+from rnnstudy import faults
 from rnnstudy.errors import Exit, Interrupted, RnnstudyError, SearchSpaceError, Stopped, StorageError
-from rnnstudy.hyperparameters import HyperParameters
-from rnnstudy.messages import Assignment, TrialEnded
-from rnnstudy.outcome import DONE_STATES, Ending, Outcome, end_trial
-from rnnstudy.pool import Pool
-from rnnstudy.registry import KINDS, Registry, default_registry
-from rnnstudy.schedule import Plan, plan
-from rnnstudy.study import Study, load_study
-from rnnstudy.supervisor import Supervisor
+from rnnstudy.plugins.registry import KINDS, Registry, default_registry
+from rnnstudy.run import estimate, supervisor, worker
+from rnnstudy.run.planner import Plan, plan
+from rnnstudy.run.pool import Pool
+from rnnstudy.run.supervisor import Supervisor
+from rnnstudy.runtime import devices
+from rnnstudy.spec.hyperparameters import HyperParameters
+from rnnstudy.spec.study import Study, load_study
+from rnnstudy.stores import heartbeat, optuna_internals, provenance
+from rnnstudy.stores.outcome import DONE_STATES, Ending, Outcome, end_trial
+from rnnstudy.trial import checkpoint
+from rnnstudy.trial.messages import Assignment, TrialEnded
 from rnnstudy.urls import redact
 
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
@@ -55,7 +49,7 @@ class RunOptions:
 
     storage_url: str | None = None
     tracking_uri: str | None = None
-    workers: int | None = None  # None: GPUs × workers_per_gpu, else 1 (rnnstudy.devices.placement)
+    workers: int | None = None  # None: GPUs × workers_per_gpu, else 1 (rnnstudy.runtime.devices.placement)
     data_dir: str | None = None
     trials_per_worker: int = 25
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -97,7 +91,7 @@ class Session:
     first: int = 0  # the number of this invocation's first trial
 
     def lock(self):
-        from rnnstudy.storage import study_lock
+        from rnnstudy.stores.optuna_storage import study_lock
 
         return study_lock(self.storage_url, self.storage, self.spec.name)
 
@@ -127,9 +121,9 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         Stopped: no progress was possible; nothing is left RUNNING.
         Interrupted: Ctrl-C or SIGTERM; the running trials were ended, and the same call resumes.
     """
-    from rnnstudy import backend
-    from rnnstudy.storage import default_storage_url
-    from rnnstudy.tracking import default_tracking_uri
+    from rnnstudy.runtime import backend
+    from rnnstudy.stores.mlflow_tracking import default_tracking_uri
+    from rnnstudy.stores.optuna_storage import default_storage_url
 
     out = out or sys.stdout
     budget_s = estimate.parse_duration(options.budget) if options.budget else None  # before anything else
@@ -189,7 +183,7 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         with session.lock():
             session.study = _open_study(session)
             session.experiment_id, session.parent_id = _parent_run(session)
-            record.write(session, options, env=pool.config.env, packed=packed)  # for rnnstudy rerun
+            provenance.write(session, options, env=pool.config.env, packed=packed)  # for rnnstudy rerun
             lost = recover(session)
             session.first = len(session.study.get_trials(deepcopy=False))  # this run's trials come after
             planned = plan(session.study, spec, points, session.first)
@@ -199,7 +193,7 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         if wanted == "auto":
             chosen = backend.choose(models)
             go["env"] = backend.env(chosen, options.workers, deterministic=options.deterministic)
-            print(f"backend auto: {chosen} (rnnstudy.backend.choose)", file=out, flush=True)
+            print(f"backend auto: {chosen} (rnnstudy.runtime.backend.choose)", file=out, flush=True)
         pool.go(go, min(options.workers, to_run))  # the workers not needed are killed
     except BaseException:
         pool.close()  # the check or the set-up failed: every worker goes
@@ -253,9 +247,9 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
 
 
 def _report(spec: Study, study, session: Session) -> str | None:
-    """The closing report (rnnstudy.report.publish); None, said on stderr, when it fails: the
+    """The closing report (rnnstudy.results.report.publish); None, said on stderr, when it fails: the
     trials are kept, and ``rnnstudy report`` makes it again."""
-    from rnnstudy.report import publish
+    from rnnstudy.results.report import publish
 
     try:
         faults.point("report")
@@ -291,8 +285,8 @@ def _open_stores(storage_url: str, tracking_uri: str):
     """The Optuna storage and the MLflow tracker, each checked. A server is reached before any
     local file is made (a journal, an SQLite database): a store that cannot be reached is one
     line, with nothing left behind."""
-    from rnnstudy.storage import file_of, open_storage
-    from rnnstudy.tracking import Tracker
+    from rnnstudy.stores.mlflow_tracking import Tracker
+    from rnnstudy.stores.optuna_storage import file_of, open_storage
 
     def tracker() -> Tracker:
         made = Tracker(tracking_uri)
@@ -308,7 +302,7 @@ def _open_stores(storage_url: str, tracking_uri: str):
 
 def _searched_backends(spec: Study, options: RunOptions) -> list[str]:
     """The backends a study compares, each checked installed; [] when it searches none."""
-    from rnnstudy import backend
+    from rnnstudy.runtime import backend
 
     searched = spec.searched_backends
     if searched and options.backend:
@@ -333,7 +327,7 @@ def _waiting_points(study) -> list[dict]:
     """The values the study's waiting trials were enqueued with (a sampled one's: none)."""
     from optuna.trial import TrialState
 
-    from rnnstudy.optuna_internals import enqueued_point
+    from rnnstudy.stores.optuna_internals import enqueued_point
 
     return [enqueued_point(t) or {} for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))]
 
@@ -361,7 +355,7 @@ def _estimate(spec: Study, timer, points, options: RunOptions, gpus: list, model
     """The study's estimated time as a line to show (rnnstudy.estimate), and a trial's estimated
     seconds by its values (None without an estimate); refuse it when over ``--budget``. Shown
     once the stores are reached, so a mistake is still one line."""
-    from rnnstudy.precision import recurrent
+    from rnnstudy.runtime.precision import recurrent
 
     rnn = bool(models) and all(recurrent(m) for m in models)
     efficiency = estimate.measured_efficiency(
@@ -383,7 +377,7 @@ def _estimate(spec: Study, timer, points, options: RunOptions, gpus: list, model
 
 
 def _check_options(options: RunOptions, storage_url: str) -> None:
-    from rnnstudy.storage import is_sqlite
+    from rnnstudy.stores.optuna_storage import is_sqlite
 
     if options.workers < 1:
         raise RnnstudyError(f"--workers {options.workers} must be >= 1")
@@ -411,7 +405,7 @@ def validate(
     With ``timer``, every point is built (not only those the check needs) and each distinct
     model's training steps are timed on the real data, for the time estimate.
     """
-    from rnnstudy.trial import build, declare_fit
+    from rnnstudy.trial.runner import build, declare_fit
 
     for kind in KINDS:
         for name in _mentioned(spec, kind):
@@ -475,7 +469,7 @@ def _open_study(session: Session):
     """The Optuna study, created on first use and found again on resume."""
     import optuna
 
-    from rnnstudy.strategy import make_pruner, make_sampler
+    from rnnstudy.spec.samplers import make_pruner, make_sampler
 
     spec = session.spec
     study = optuna.create_study(
@@ -520,7 +514,7 @@ def _parent_run(session: Session) -> tuple[str, str]:
 def recover(session: Session, held: set[int] = frozenset()) -> int:
     """Mark failed the trials whose worker is gone (see rnnstudy.heartbeat), but those in
     ``held``, so that their points run again; return how many. Call under the study's lock."""
-    from rnnstudy.heartbeat import stale
+    from rnnstudy.stores.heartbeat import stale
 
     lost = [(trial, reason) for trial, reason in stale(session.study) if trial.number not in held]
     for trial, reason in lost:
@@ -544,7 +538,7 @@ def _run_workers(
     The time left weighs each trial by ``cost``, its estimated seconds by its values (None: all
     alike), starting from ``pending``, the waiting trials' values.
     """
-    from rnnstudy.progress import make
+    from rnnstudy.run.progress import make
 
     spec = session.spec
     progress = make(

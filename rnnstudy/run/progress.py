@@ -19,9 +19,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
-from rnnstudy.direction import better, lower_is_better
-from rnnstudy.messages import EpochEnded, Message, Note, TrialEnded, TrialStarted
-from rnnstudy.outcome import Outcome
+from rnnstudy.spec.direction import better, lower_is_better
+from rnnstudy.stores.outcome import Outcome
+from rnnstudy.trial.messages import EpochEnded, Message, Note, TrialEnded, TrialStarted
 
 
 def _format(value) -> str:

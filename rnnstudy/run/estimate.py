@@ -99,7 +99,7 @@ def time_steps(
     trial pays once (``warmup_s``). The later steps' median is the step time: on shared cores
     one slow step is noise. Each step returns its logs as Python numbers, so a GPU has
     finished the step when the clock stops. A Keras model on any backend, or a model that is not
-    Keras and has the same two methods (rnnstudy.plugins.HyperModel).
+    Keras and has the same two methods (rnnstudy.plugins.contract.HyperModel).
 
     The model is trained by this: time a throwaway one (the dry run's).
 
@@ -380,7 +380,7 @@ class Timer:
         return len(self._by_model)
 
     def add(self, point: dict | None, built, values: dict, build_s: float | None = None) -> None:
-        """A built point (rnnstudy.trial.Built) of the dry run, its hyperparameter values and
+        """A built point (rnnstudy.trial.runner.Built) of the dry run, its hyperparameter values and
         the seconds its build took (each trial pays it again)."""
         model, data = built.model, built.data
         if build_s is not None:
@@ -461,7 +461,7 @@ def for_study(
     workers: int,
     efficiency: tuple[float, str] | None = None,
 ) -> Estimate | None:
-    """The estimate of the study ``spec`` (rnnstudy.study.Study) from its dry run's ``timer``;
+    """The estimate of the study ``spec`` (rnnstudy.spec.study.Study) from its dry run's ``timer``;
     None when a model could not be timed (``timer.untimed``) or no point builds.
 
     Each trial also pays the median build of the dry run (``overhead_s``: its data, model and
@@ -472,7 +472,7 @@ def for_study(
     timed at its default point.
 
     Args:
-        points: the grid's points (None: a sampling study), as :func:`rnnstudy.driver.validate` returns.
+        points: the grid's points (None: a sampling study), as :func:`rnnstudy.run.driver.validate` returns.
         workers: worker processes.
         efficiency: (value, source) of :func:`measured_efficiency`, or None.
     """

@@ -62,7 +62,7 @@ class Every:
 
 def parse_every(value: Any) -> Every:
     """``checkpoint_every``: a whole number of epochs (5), or a duration of training ("10m")."""
-    from rnnstudy.estimate import FORMS, BudgetError, parse_duration
+    from rnnstudy.run.estimate import FORMS, BudgetError, parse_duration
 
     if isinstance(value, int) and not isinstance(value, bool):
         if value <= 0:

@@ -24,7 +24,8 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rnnstudy import faults, optuna_internals
+from rnnstudy import faults
+from rnnstudy.stores import optuna_internals
 from rnnstudy.urls import redact
 
 STATE_TAG = "rnnstudy.state"

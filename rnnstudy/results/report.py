@@ -27,12 +27,12 @@ from typing import Any
 
 import pandas as pd
 
-from rnnstudy.direction import lower_is_better
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.outcome import STATE_TAG, Outcome
-from rnnstudy.schedule import POINT_TAG, label
-from rnnstudy.study import Study
-from rnnstudy.tracking import STUDY_TAG, TRIAL_TAG, Tracker
+from rnnstudy.run.planner import POINT_TAG, label
+from rnnstudy.spec.direction import lower_is_better
+from rnnstudy.spec.study import Study
+from rnnstudy.stores.mlflow_tracking import STUDY_TAG, TRIAL_TAG, Tracker
+from rnnstudy.stores.outcome import STATE_TAG, Outcome
 from rnnstudy.urls import redact
 
 DEFAULT_LAST = 5  # epochs averaged when the study does not score by a window of its own
@@ -229,7 +229,7 @@ class Report:
     extra: str | None = None  # the study file's own analysis, as text
     headers: dict[str, str] = field(default_factory=dict)
     value: str = "objective"  # the column the points are compared on
-    comparison: Any = None  # rnnstudy.statistics.Comparison of the points, when they have seeds
+    comparison: Any = None  # rnnstudy.stats.compare.Comparison of the points, when they have seeds
     points: pd.DataFrame | None = None  # one row per point (repeats): n, mean, CI, test against the best
     names: list[str] = field(default_factory=list)  # the hyperparameters that make a point
     axes: tuple[str, str] | None = None  # the pivot's row and column
@@ -238,7 +238,7 @@ class Report:
         """The points as a table for a paper or a page: ``form`` "latex" (booktabs: mean ± CI,
         the best in bold, the points not distinguishable from it marked) or "markdown"; with the
         pivot of a two-parameter grid."""
-        from rnnstudy import export
+        from rnnstudy.results import export
 
         if form not in FORMATS:
             raise ReportError(f"--format {form!r} is not known; allowed: {', '.join(FORMATS)}")
@@ -387,9 +387,9 @@ COST_COLUMNS = ("params_total", "train_time_s", "test_accuracy")  # averaged per
 
 def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str, facts: StudyFacts):
     """With seeds: each point's n, mean and CI of ``value``, tested against the best point
-    (rnnstudy.statistics.compare); with one seed per point, only the line that says so.
+    (rnnstudy.stats.compare.compare); with one seed per point, only the line that says so.
     Returns (comparison, the points' table) or (comparison or None, None)."""
-    from rnnstudy import statistics
+    from rnnstudy.stats import compare as statistics
 
     if shown.empty or value not in shown:
         return None, None
@@ -425,7 +425,7 @@ def _points_shown(points: pd.DataFrame) -> pd.DataFrame:
     """The points' table for people: the searched values, n, mean ± CI half-width, the
     difference to the best with its interval, the Holm-corrected p-values, the verdict, then
     the points' mean size, training time and test accuracy."""
-    from rnnstudy.statistics import COLUMNS, format_p, shown_verdicts
+    from rnnstudy.stats.compare import COLUMNS, format_p, shown_verdicts
 
     def _p(value) -> str:
         return "" if pd.isna(value) else format_p(value)
@@ -550,7 +550,7 @@ def optuna_study(storage_url: str | None, name: str):
     """
     import optuna
 
-    from rnnstudy.storage import JOURNAL_PREFIX, default_storage_url, open_storage
+    from rnnstudy.stores.optuna_storage import JOURNAL_PREFIX, default_storage_url, open_storage
 
     url = storage_url or default_storage_url()
     if storage_url is None and not Path(url.removeprefix(JOURNAL_PREFIX)).exists():
@@ -590,7 +590,7 @@ def write_all(
     curves.png (every trial against epoch, or with repeats each point's mean and CI band),
     with repeats trials.csv, points.png (the points' means with CI whiskers) and report.tex,
     and optuna.html (``study`` None leaves it out)."""
-    from rnnstudy import plots
+    from rnnstudy.results import plots
 
     metric = options.metric or facts.objective
     ran = frame[frame["state"].isin((Outcome.COMPLETE.tag, Outcome.PRUNED.tag))]

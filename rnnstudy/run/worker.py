@@ -26,10 +26,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from rnnstudy import faults, messages
+from rnnstudy import faults
 from rnnstudy.errors import RnnstudyError, StudyFileError
-from rnnstudy.messages import EXIT_DRAINED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECYCLED, Exiting, Ready
-from rnnstudy.outcome import Ending, Outcome, end_trial
+from rnnstudy.stores.outcome import Ending, Outcome, end_trial
+from rnnstudy.trial import messages
+from rnnstudy.trial.messages import EXIT_DRAINED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECYCLED, Exiting, Ready
 
 INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"
 
@@ -92,7 +93,7 @@ def main(config: WorkerConfig, pipe) -> None:
     with contextlib.suppress(OSError):
         pipe.send(Exiting(os.getpid()))  # the driver reaps at once, not at its next poll
     pipe.close()
-    from rnnstudy import backend
+    from rnnstudy.runtime import backend
 
     backend.exit_now(code)
 
@@ -133,11 +134,11 @@ def _prepare(config: WorkerConfig) -> None:
 def _start_keras(env: dict[str, str]) -> None:
     """Import Keras on the study's backend (from the environment), the trial code and plugins."""
     os.environ.update(env)
-    from rnnstudy import backend
+    from rnnstudy.runtime import backend
 
     backend.start()  # cheap the second time
-    from rnnstudy import plots, trial  # noqa: F401
-    from rnnstudy.registry import default_registry
+    from rnnstudy.plugins.registry import default_registry
+    from rnnstudy.trial import runner  # noqa: F401
 
     default_registry().all()
 
@@ -145,14 +146,14 @@ def _start_keras(env: dict[str, str]) -> None:
 def _work(config: WorkerConfig, send, orders) -> int:
     import optuna
 
-    from rnnstudy.heartbeat import Heartbeat
-    from rnnstudy.optuna_internals import trial_of
-    from rnnstudy.registry import default_registry
-    from rnnstudy.storage import open_storage
-    from rnnstudy.strategy import make_pruner, make_sampler
-    from rnnstudy.study import load_study
-    from rnnstudy.tracking import Tracker
-    from rnnstudy.trial import TrialRunner
+    from rnnstudy.plugins.registry import default_registry
+    from rnnstudy.spec.samplers import make_pruner, make_sampler
+    from rnnstudy.spec.study import load_study
+    from rnnstudy.stores.heartbeat import Heartbeat
+    from rnnstudy.stores.mlflow_tracking import Tracker
+    from rnnstudy.stores.optuna_internals import trial_of
+    from rnnstudy.stores.optuna_storage import open_storage
+    from rnnstudy.trial.runner import TrialRunner
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = pickle.loads(config.study) if config.study else load_study(config.study_path)

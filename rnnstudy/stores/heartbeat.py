@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from rnnstudy import optuna_internals
+from rnnstudy.stores import optuna_internals
 
 ATTR = "rnnstudy.heartbeat"
 INTERVAL_ENV = "RNNSTUDY_HEARTBEAT_SECONDS"

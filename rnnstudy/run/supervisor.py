@@ -25,7 +25,7 @@ from __future__ import annotations
 import signal
 from dataclasses import dataclass, field
 
-from rnnstudy.messages import CLEAN_EXITS, Exiting, Fatal, Message, Ready, TrialEnded
+from rnnstudy.trial.messages import CLEAN_EXITS, Exiting, Fatal, Message, Ready, TrialEnded
 
 MAX_RETRIES = 10  # re-plans after dead workers, per invocation
 MAX_DEATHS = (

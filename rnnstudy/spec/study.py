@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnstudy.backend import BACKENDS
 from rnnstudy.errors import StudyFileError
-from rnnstudy.space import Space, as_space, grid
+from rnnstudy.runtime.backend import BACKENDS
+from rnnstudy.spec.space import Space, as_space, grid
 
 SAMPLERS = ("grid", "tpe", "random", "cmaes", "qmc")
-ADAPTIVE = "adaptive"  # repeats decided by racing (rnnstudy.statistics.race_step)
+ADAPTIVE = "adaptive"  # repeats decided by racing (rnnstudy.stats.compare.race_step)
 PRUNERS = ("none", "median", "successive_halving", "hyperband")
 REDUCTIONS = ("best", "last", "mean_last")
 PLUGIN_CHOICES = ("dataset", "model", "optimizer")
@@ -55,7 +55,7 @@ class Study:
             still tie with the leader, up to ``max_repeats``. 1 (the default) runs each point once.
         min_repeats, max_repeats: the range of an adaptive race (3 and 10).
         backend: the Keras backend the trials train on: "tensorflow" (the default), "jax",
-            "torch", or "auto" (rnnstudy.backend.choose picks from the models the check builds).
+            "torch", or "auto" (rnnstudy.runtime.backend.choose picks from the models the check builds).
             To compare backends, search it instead: ``search={"backend": ["tensorflow", "jax"]}``
             (a grid, or ``points``): each trial runs in a worker process of its own backend.
         name: the Optuna study and MLflow experiment; defaults to the file name.
@@ -158,7 +158,7 @@ class Study:
 
     def _check_repeats(self) -> None:
         if self.racing:
-            from rnnstudy.statistics import check_race
+            from rnnstudy.stats.compare import check_race
 
             check_race(self.min_repeats, self.max_repeats)
             if self.sampler != "grid":

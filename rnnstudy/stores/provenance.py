@@ -45,8 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnstudy import devices, heartbeat
-from rnnstudy.study import Study, load_study
+from rnnstudy.runtime import devices
+from rnnstudy.spec.study import Study, load_study
+from rnnstudy.stores import heartbeat
 from rnnstudy.urls import lines_with_passwords, redact
 
 RECORD = "record"  # the parent run's artifact folder
@@ -64,8 +65,8 @@ def write(session, options, *, env: dict[str, str], packed: bytes | None = None)
     Args:
         session: the driver's hold on the study (its spec, storage URL, tracker, parent run).
         options: the driver's RunOptions, as given (the command line among them).
-        env: what the worker processes start with (rnnstudy.backend.env).
-        packed: a Study defined in code, as the workers got it (rnnstudy.worker.pack_study).
+        env: what the worker processes start with (rnnstudy.runtime.backend.env).
+        packed: a Study defined in code, as the workers got it (rnnstudy.run.worker.pack_study).
     """
     spec, tracker, parent_id = session.spec, session.tracker, session.parent_id
     number = 1 + max((_number(f.path) for f in tracker.client.list_artifacts(parent_id, RECORD)), default=0)
@@ -139,7 +140,7 @@ def _stored(path: Path) -> tuple[bytes, list[str]]:
 def _redacted_pickle(packed: bytes) -> tuple[bytes, list[str]]:
     """A pickled Study with its description, fixed values and points redacted (what it
     searches is in the Optuna storage anyway, as each trial's distribution)."""
-    from rnnstudy.worker import pack_study
+    from rnnstudy.run.worker import pack_study
 
     spec = pickle.loads(packed)
     values = {"description": spec.description, **{f"fixed.{k}": v for k, v in spec.fixed.items()}}

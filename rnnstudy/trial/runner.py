@@ -20,16 +20,19 @@ from typing import Any
 import keras
 import numpy as np
 
-from rnnstudy import backend, checkpoint, devices, faults, plugins, precision
-from rnnstudy.backend import BACKENDS
-from rnnstudy.data import Data
-from rnnstudy.direction import best, lower_is_better
+from rnnstudy import faults
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.hyperparameters import HyperParameters
-from rnnstudy.messages import EpochEnded, Message, Note, TrialStarted
-from rnnstudy.registry import KINDS, Plugin, Registry
-from rnnstudy.schedule import POINT_TAG, label
-from rnnstudy.study import Study
+from rnnstudy.plugins import contract
+from rnnstudy.plugins.data import Data
+from rnnstudy.plugins.registry import KINDS, Plugin, Registry
+from rnnstudy.run.planner import POINT_TAG, label
+from rnnstudy.runtime import backend, devices, precision
+from rnnstudy.runtime.backend import BACKENDS
+from rnnstudy.spec.direction import best, lower_is_better
+from rnnstudy.spec.hyperparameters import HyperParameters
+from rnnstudy.spec.study import Study
+from rnnstudy.trial import checkpoint
+from rnnstudy.trial.messages import EpochEnded, Message, Note, TrialStarted
 
 Send = Callable[[Message], None]
 
@@ -49,7 +52,7 @@ class Built:
 
     plugins: dict[str, Plugin]
     data: Data
-    hypermodel: plugins.Hypermodel
+    hypermodel: contract.Hypermodel
     model: Any
     precision: str = "float32"  # the Keras dtype policy the model was built under
     optimizer: str = ""  # what trains it: a plugin's name, or "model.compile: Adam" (its own)
@@ -155,7 +158,7 @@ def _model(plugin: Plugin, data: Data, hp: HyperParameters, seed: int):
     """The plugin's hypermodel for this data, and the model it builds from ``seed``."""
     keras.utils.set_random_seed(seed)
     with hp.owned_by(f"model {plugin.name!r}"):
-        hypermodel = plugins.hypermodel(plugin.obj, data.info)
+        hypermodel = contract.hypermodel(plugin.obj, data.info)
         return hypermodel, hypermodel.build(hp)
 
 
@@ -386,7 +389,7 @@ class TrialRunner:
     def _artifacts(self, run_id: str, built: Built, rows: list[dict], number: int, is_keras: bool) -> None:
         import pandas as pd
 
-        from rnnstudy.plots import curves
+        from rnnstudy.results.plots import curves
 
         with self.tracker.artifact_dir() as tmp:
             directory = Path(tmp)

@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from rnnstudy.data import Data
+from rnnstudy.plugins.data import Data
 
 
 class DatasetPlugin(Protocol):

@@ -10,7 +10,7 @@ Workers never run the user's main module. A spawned process normally imports the
 ``__main__`` again (a script without an ``if __name__ == "__main__":`` guard, ``python -``, a
 module run with ``-m``), which would start the study again in every worker; the pool starts
 its workers with the main module hidden (:func:`_main_hidden`). What a worker needs of a study
-defined there comes pickled by value (rnnstudy.worker.pack_study).
+defined there comes pickled by value (rnnstudy.run.worker.pack_study).
 
 Each worker's standard error goes to a file of the pool's, which the driver copies to its own
 standard error as it comes (:meth:`Pool.show_stderr`): so when a worker dies, its last words
@@ -38,7 +38,8 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from rnnstudy import devices, worker
+from rnnstudy.run import worker
+from rnnstudy.runtime import devices
 
 
 class Pool:
@@ -57,7 +58,7 @@ class Pool:
         """``config`` is every worker's; each gets its GPU of ``gpus`` (none: the CPU) added to
         its ``env``, with the memory settings of Keras' ``backend`` (``auto``: any it may be).
         In a study that compares backends, each worker runs one of ``searched``, with that
-        backend's environment (rnnstudy.backend.env)."""
+        backend's environment (rnnstudy.runtime.backend.env)."""
         self.config = config
         self.gpus = list(gpus)
         self.backend = backend

@@ -1,0 +1,2 @@
+"""The statistics of a verdict: paired tests between points over seeds, racing, and how
+numbers are written."""
