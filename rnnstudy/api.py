@@ -10,7 +10,7 @@
 
 :func:`optimize` is ``rnnstudy optimize``: the same driver, stores, resume and MLflow runs. A
 Study defined in a notebook reaches the worker processes pickled by value (see
-:func:`rnnstudy.run.worker.pack_study`). Errors are the CLI's one-line :class:`RnnstudyError`
+:func:`rnnstudy.spec.study.pack_study`). Errors are the CLI's one-line :class:`RnnstudyError`
 messages; Ctrl-C (Jupyter's stop button) raises :class:`rnnstudy.errors.Interrupted`, and the
 same call again resumes.
 """
@@ -146,7 +146,7 @@ def load(name: str | Study, *, storage: str | None = None, tracking_uri: str | N
     Raises:
         rnnstudy.results.report.ReportError: no such study in the MLflow store, or no trial runs yet.
     """
-    from rnnstudy.results.report import ReportError, study_facts
+    from rnnstudy.results import ReportError, study_facts
     from rnnstudy.stores.mlflow_tracking import default_tracking_uri
 
     spec = name if isinstance(name, Study) else None
@@ -175,7 +175,7 @@ class Result:
     def __init__(
         self, name: str, *, tracking_uri: str, storage: str | None = None, study: Study | None = None
     ) -> None:
-        from rnnstudy.results.report import StudyFacts
+        from rnnstudy.results import StudyFacts
         from rnnstudy.stores.mlflow_tracking import Tracker
 
         self.name = name
@@ -191,7 +191,7 @@ class Result:
     @property
     def frame(self):
         """One row per trial run (rnnstudy.results.report.trials_frame): state, params, final metrics."""
-        from rnnstudy.results.report import trials_frame
+        from rnnstudy.results import trials_frame
 
         if self._frame is None:
             self._frame = trials_frame(self.tracker, self.name)
@@ -207,14 +207,14 @@ class Result:
     @property
     def optuna(self):
         """The Optuna study, or None when its storage is not there."""
-        from rnnstudy.results.report import optuna_study
+        from rnnstudy.results import optuna_study
 
         return optuna_study(self.storage, self.name)[0]
 
     @property
     def facts(self):
         """What the report knows of the study: its Study's, else its parent run's."""
-        from rnnstudy.results.report import study_facts
+        from rnnstudy.results import study_facts
 
         if self._facts is None:
             self._facts = study_facts(self.tracker, self.name)
@@ -240,13 +240,13 @@ class Result:
             value: the column compared and pivoted; None: "objective".
             stable: keep the trials whose spread over the last epochs is under this; None: all.
         """
-        from rnnstudy.results.report import ReportOptions, build
+        from rnnstudy.results import ReportOptions, make_report
 
         options = ReportOptions(metric, last, tuple(pivot) if pivot else None, value or "objective", stable)
         key = (options.metric, options.last, options.pivot, options.value, options.stable)
         if key not in self._reports:
             history = self._history([options.metric or self.facts.objective])
-            self._reports[key] = build(self.frame, history, self.facts, options)
+            self._reports[key] = make_report(self.frame, history, self.facts, options)
         return self._reports[key]
 
     def table(self, **options):
@@ -261,7 +261,7 @@ class Result:
         None when neither is given and the study is not a two-parameter grid. ``options`` are
         :meth:`report`'s."""
         if (row is None) != (column is None):
-            from rnnstudy.results.report import ReportError
+            from rnnstudy.results import ReportError
 
             raise ReportError(f"pivot(row={row!r}, column={column!r}): give both, or neither")
         return self.report(pivot=(row, column) if row else None, **options).pivot
@@ -284,7 +284,7 @@ class Result:
 
     @property
     def verdict(self):
-        """The points compared on their seeds (rnnstudy.stats.compare.Comparison: ``.text()``,
+        """The points compared on their seeds (rnnstudy.stats.Comparison: ``.text()``,
         ``.best``, ``.ties``, ``.worse``, ``.frame()``); with one seed per point it says that
         the ranking is unverified. None while no trial has finished."""
         return self.report().comparison
@@ -293,9 +293,8 @@ class Result:
         """Validation accuracy and loss (or ``metrics``) against epoch, as a matplotlib Figure:
         every trial, or with repeats each point's mean over its seeds with a 95 % band. A
         notebook shows it inline; ``.savefig(path)`` writes it."""
-        from rnnstudy.results import plots
-        from rnnstudy.results.report import CURVE_METRICS
-        from rnnstudy.run.planner import label
+        from rnnstudy.results import CURVE_METRICS, plots
+        from rnnstudy.spec.space import label
 
         shown = list(dict.fromkeys(metrics or [*CURVE_METRICS, self.facts.objective]))
         history = self._history(shown)
@@ -351,7 +350,7 @@ class Result:
 
     def _history(self, metrics: list[str]) -> dict:
         """Each trial's per-epoch values of ``metrics`` and the curves' (read once per set)."""
-        from rnnstudy.results.report import CURVE_METRICS, histories
+        from rnnstudy.results import CURVE_METRICS, histories
         from rnnstudy.stores.outcome import Outcome
 
         wanted = tuple(dict.fromkeys([*CURVE_METRICS, *metrics]))

@@ -184,9 +184,9 @@ def optimize(
     closing report failed; 2 bad input (nothing written); 3 stopped, no progress possible
     (workers kept dying); 130 Ctrl-C, 143 SIGTERM (run again to resume).
     """
+    from rnnstudy.durations import parse_duration
     from rnnstudy.run.driver import RunOptions
     from rnnstudy.run.driver import optimize as run
-    from rnnstudy.run.estimate import parse_duration
 
     if budget is not None:
         parse_duration(budget)  # one line, before anything else
@@ -295,7 +295,7 @@ def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out
     """
     from pathlib import Path
 
-    from rnnstudy.results import report as reporting
+    from rnnstudy import results as reporting
     from rnnstudy.spec.study import load_study
     from rnnstudy.stores.mlflow_tracking import Tracker
 

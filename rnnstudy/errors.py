@@ -32,6 +32,14 @@ class StorageError(RnnstudyError):
     """The Optuna storage or the MLflow tracking server cannot be reached."""
 
 
+class ReportError(RnnstudyError):
+    """The report cannot be made as asked (unknown study, column, pivot ...)."""
+
+
+class StatisticsError(RnnstudyError):
+    """The scores or the race's settings cannot be used as given."""
+
+
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM: the study stopped cleanly, its running trials ended, and the same
     command (or call) again resumes it. ``signal`` is the one that came."""

@@ -70,7 +70,7 @@ def crossover(means: pd.DataFrame) -> int | None:
 def significant_crossover(frame: pd.DataFrame) -> tuple[int | None, dict[int, float]]:
     """The smallest training size at which scratch is significantly better than GloVe on test
     accuracy (paired by seed, t-test at α=0.05), and each size's p-value."""
-    from rnnstudy.stats.compare import compare
+    from rnnstudy.stats import compare
 
     found, pvalues = None, {}
     for size, cell in frame.groupby("train_samples"):

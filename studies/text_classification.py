@@ -12,7 +12,7 @@ Offline the texts are WordNet's noun definitions in its 15 largest topics
 import pandas as pd
 
 from rnnstudy import Study
-from rnnstudy.results.report import per_model
+from rnnstudy.results import per_model
 
 CNN = {"model": "text_cnn", "optimizer": "sgd"}  # the assignment trains its CNNs with SGD ...
 GRU = {"model": "text_rnn", "optimizer": "adam", "cell": "gru"}  # ... and its RNNs with Adam

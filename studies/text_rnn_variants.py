@@ -11,7 +11,7 @@ Offline the texts are WordNet's noun definitions in its 15 largest topics
 import pandas as pd
 
 from rnnstudy import Study
-from rnnstudy.results.report import per_model
+from rnnstudy.results import per_model
 
 VARIANTS = [
     {"cell": "gru"},  # the Q3/Q4 baseline

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 import rnnstudy
 from rnnstudy import Study
 from rnnstudy.errors import PluginError, RnnstudyError, StudyFileError
-from rnnstudy.results.report import ReportError
+from rnnstudy.results import ReportError
 from rnnstudy.run import progress
 from rnnstudy.stores.outcome import Outcome
 from rnnstudy.trial.messages import EpochEnded, TrialEnded, TrialStarted

@@ -330,7 +330,7 @@ def test_a_tiny_study_runs_through_the_cli_on_each_backend(name, plugin_dist, ma
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "2 complete" in done.stdout and "Traceback" not in done.stderr
-    from rnnstudy.results.report import trials_frame
+    from rnnstudy.results import trials_frame
     from rnnstudy.stores.mlflow_tracking import Tracker
 
     frame = trials_frame(Tracker(), "study")
@@ -358,7 +358,7 @@ def test_a_study_that_searches_the_backend_runs_each_trial_in_a_worker_of_its_ba
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "6 complete" in done.stdout
-    from rnnstudy.results.report import trials_frame
+    from rnnstudy.results import trials_frame
     from rnnstudy.stores.mlflow_tracking import Tracker
 
     frame = trials_frame(Tracker(), "study")

@@ -255,7 +255,7 @@ def test_kill_9_mid_trial_then_the_rerun_trains_only_what_was_lost_and_ends_as_i
     assert [step for step, _ in curve] == list(range(1, 9))  # each epoch once, none missing
     assert checkpoints_in(folder) == []  # the trial ended: its checkpoints went
     from rnnstudy import api
-    from rnnstudy.results import report
+    from rnnstudy import results as report
 
     frame = api.load("killed", storage=project.storage_url, tracking_uri=project.tracking_uri).frame
     assert len(report.completed(frame)) == 1  # the killed run is not counted beside its continuation

@@ -9,9 +9,10 @@ import sys
 import numpy as np
 import pytest
 
+from rnnstudy.durations import DurationError, human, parse_duration
 from rnnstudy.errors import RnnstudyError
 from rnnstudy.run import estimate
-from rnnstudy.run.estimate import BudgetError, Estimate, OverBudgetError, StepTime, human, parse_duration
+from rnnstudy.run.estimate import Estimate, OverBudgetError, StepTime
 
 # --- --budget -------------------------------------------------------------------------------------
 
@@ -38,7 +39,7 @@ def test_parse_duration(text, seconds):
     "text", ["", "90", "2x", "h", "1h30", "30m1h", "1h1h", "0s", "-1h", "1.5.h", "2 hours"]
 )
 def test_parse_duration_refuses_with_the_value_and_the_forms(text):
-    with pytest.raises(BudgetError) as caught:
+    with pytest.raises(DurationError) as caught:
         parse_duration(text)
     message = str(caught.value)
     assert isinstance(caught.value, RnnstudyError) and "\n" not in message

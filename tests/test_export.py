@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from rnnstudy.results import export
-from rnnstudy.stats.compare import compare
+from rnnstudy.stats import compare
 
 
 def summary() -> pd.DataFrame:

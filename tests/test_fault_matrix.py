@@ -13,7 +13,8 @@ import pytest
 from conftest import FAULT_MATRIX
 
 from rnnstudy.faults import FAULT_ENV, ONCE_ENV, PHASES
-from rnnstudy.stores.outcome import OUTCOME_ATTR, Outcome
+from rnnstudy.keys import OUTCOME_ATTR
+from rnnstudy.stores.outcome import Outcome
 
 WIDTHS = [2, 3]  # two configurations of a real (tiny) Keras model
 WORKER_PHASES = [p for p in PHASES if p != "report"]

@@ -7,7 +7,7 @@ import pandas as pd
 from click.testing import CliRunner
 
 from rnnstudy.cli import cli
-from rnnstudy.results.report import completed
+from rnnstudy.results import completed
 
 STUDY = Path(__file__).parents[1] / "studies" / "glove_vs_scratch.py"
 
@@ -89,7 +89,7 @@ def test_report_shows_spread_and_both_crossovers():
 def test_tiny_study_through_the_cli_logs_missing_glove_words(workdir):
     import mlflow
 
-    from rnnstudy.results.report import trials_frame
+    from rnnstudy.results import trials_frame
     from rnnstudy.spec.study import load_study
     from rnnstudy.stores.mlflow_tracking import Tracker
 

@@ -405,7 +405,7 @@ def test_a_hypermodel_that_compiles_itself_and_tunes_its_fit_runs_unchanged(
     from click.testing import CliRunner
 
     from rnnstudy.cli import cli
-    from rnnstudy.results.report import trials_frame
+    from rnnstudy.results import trials_frame
     from rnnstudy.stores.mlflow_tracking import Tracker
 
     named = f", optimizer={optimizer!r}" if optimizer else ""

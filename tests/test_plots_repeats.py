@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from rnnstudy.results import plots
-from rnnstudy.stats.compare import compare
+from rnnstudy.stats import compare
 
 
 def grid_scores(seeds: int = 5) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from rnnstudy.errors import SearchSpaceError
 from rnnstudy.plugins.registry import Registry, default_registry
 from rnnstudy.runtime import precision
 from rnnstudy.spec.hyperparameters import HyperParameters
-from rnnstudy.trial.runner import build
+from rnnstudy.trial.runner import build_trial
 
 AMD_ZEN4 = frozenset({"avx2", "avx512f", "avx512_bf16"})
 INTEL_SAPPHIRE_RAPIDS = frozenset({"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
@@ -40,7 +40,7 @@ def test_an_explicit_precision_is_kept_on_any_hardware(explicit):
 
 def _built(plugin_dist, value):
     hp = HyperParameters(fixed={"dataset": "tiny_images", "model": "tiny_mlp", "precision": value})
-    return build(hp, default_registry(), None)
+    return build_trial(hp, default_registry(), None)
 
 
 def test_a_mixed_bfloat16_model_computes_in_bfloat16_keeps_float32_weights_and_trains(plugin_dist):
@@ -100,7 +100,7 @@ def test_auto_trains_a_recurrent_model_in_float32_even_where_bf16_is_native(plug
 
     def built(model: str):
         fixed = {"dataset": "tiny_images", "model": model, "precision": "auto"}
-        return build(HyperParameters(fixed=fixed), registry, None)
+        return build_trial(HyperParameters(fixed=fixed), registry, None)
 
     dense, gru = built("tiny_mlp"), built("tiny_gru")
     assert dense.precision == "mixed_bfloat16"

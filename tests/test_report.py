@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from mlflow import MlflowClient
 
 from rnnstudy.cli import cli
-from rnnstudy.results.report import StudyFacts, build, markdown_table, per_model
+from rnnstudy.results import StudyFacts, make_report, markdown_table, per_model
 
 
 def _report(tiny_study, tmp_path, *args, study=None):
@@ -198,7 +198,7 @@ def test_pivot_averages_repeated_cells_and_markdown_is_a_pipe_table():
         }
     )
     facts = StudyFacts("t", ["size", "model"], objective="objective")
-    report = build(frame, {}, facts, options=_options(pivot=("size", "model")))
+    report = make_report(frame, {}, facts, options=_options(pivot=("size", "model")))
     assert report.pivot.loc[100, "glove"] == pytest.approx(0.6)  # trials 0 and 4
     assert report.pivot.loc[250, "scratch"] == pytest.approx(0.8)  # the pruned one is not counted
     assert "not shown: 1 pruned" in report.notes
@@ -232,7 +232,7 @@ def test_per_model_names_each_finished_trial_by_the_study_files_label():
 
 
 def _options(**kwargs):
-    from rnnstudy.results.report import ReportOptions
+    from rnnstudy.results import ReportOptions
 
     return ReportOptions(**kwargs)
 
@@ -249,7 +249,7 @@ def test_a_perplexity_metric_is_best_when_lowest_as_the_trial_runner_says():
     }
     facts = StudyFacts("char", ["cell"], objective="val_accuracy")
 
-    table = build(frame, history, facts, _options(metric="val_perplexity")).table
+    table = make_report(frame, history, facts, _options(metric="val_perplexity")).table
 
     assert table.loc[0, "val_perplexity_best"] == pytest.approx(7.18)
     assert table.loc[1, "val_perplexity_best"] == pytest.approx(10.5)
@@ -262,14 +262,14 @@ def test_the_study_files_hook_gets_only_finished_trials():
     )
     facts = StudyFacts("t", [], report=lambda done: seen.append(done) or "ok")
 
-    build(frame, {}, facts, _options())
+    make_report(frame, {}, facts, _options())
 
     assert seen[0]["trial"].tolist() == [0] and seen[0].index.tolist() == [0]
 
 
 def test_a_seed_table_with_a_row_per_trial_shows_each_models_mean_over_its_seeds():
     """The seed reports have one row per model; a study file's table has one per trial."""
-    from rnnstudy.results.report import seed_means
+    from rnnstudy.results import seed_means
 
     per_trial = pd.DataFrame(
         {
@@ -303,7 +303,9 @@ def test_points_with_no_seed_in_common_with_the_best_are_untested_not_tied():
     history = {
         t: pd.DataFrame({"val_accuracy": [0.3, v]}, index=[1, 2]) for t, v in enumerate(frame.objective)
     }
-    report = build(frame, history, StudyFacts("t", ["cell", "seed"], objective="val_accuracy"), _options())
+    report = make_report(
+        frame, history, StudyFacts("t", ["cell", "seed"], objective="val_accuracy"), _options()
+    )
 
     verdicts = report.points.set_index("cell")["verdict"]
     assert verdicts["rnn"] == "tie"  # statistics' word: nothing tested it, nothing made it worse

@@ -24,6 +24,7 @@ from rnnstudy.cli import cli
 NAME = "tiny-rerun"
 STUDY = """
 from rnnstudy import Study
+from rnnstudy.keys import MAX_PARAM_LENGTH
 
 study = Study(
     dataset="tiny_images",  # from the throwaway third-party distribution (tests/conftest.py)
@@ -99,7 +100,7 @@ def test_the_invocation_is_recorded_on_the_parent_run(study):
 
 
 def test_a_rerun_reproduces_the_trial_and_is_not_another_trial(study):
-    from rnnstudy.results import report
+    from rnnstudy import results as report
     from rnnstudy.stores.mlflow_tracking import Tracker
 
     (study / "study.py").write_text(STUDY + "# edited after the run\n")
@@ -166,8 +167,7 @@ def test_a_study_run_before_the_record_says_so(study):
 
 def test_the_record_never_holds_a_password_and_a_resume_adds_one(tmp_path):
     from rnnstudy.run.driver import RunOptions, Session
-    from rnnstudy.run.worker import pack_study
-    from rnnstudy.spec.study import Study
+    from rnnstudy.spec.study import Study, pack_study
     from rnnstudy.stores import provenance as record
     from rnnstudy.stores.mlflow_tracking import Tracker
 
@@ -192,7 +192,7 @@ def test_the_record_never_holds_a_password_and_a_resume_adds_one(tmp_path):
     ]
 
 
-# a value longer than MLflow keeps (rnnstudy.stores.mlflow_tracking.MAX_PARAM_LENGTH), and one with a password
+# a value longer than MLflow keeps (rnnstudy.stores.MAX_PARAM_LENGTH), and one with a password
 LONG = "file:///data/" + ",".join(f"part-{i:04d}.csv" for i in range(60))
 SECRET = "postgresql://alice:s3cr3t@db.example/rows"
 

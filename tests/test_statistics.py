@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+import rnnstudy.stats as st
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.stats import compare as st
-from rnnstudy.stats.compare import StatisticsError, compare, race_step
+from rnnstudy.stats import StatisticsError, compare, race_step
 
 ALPHA = 0.05
 NOISE = 2**-0.5  # each point's own noise: the paired differences have sd 1

@@ -1,6 +1,6 @@
 """A comparison of repeated runs as a table for a paper or a README: LaTeX (booktabs) or Markdown.
 
-The input is the per-point frame of :func:`rnnstudy.stats.compare.compare` (``Comparison.frame()``:
+The input is the per-point frame of :func:`rnnstudy.stats` (``Comparison.frame()``:
 indexed by point, with n, mean, ci_low, ci_high, diff, diff_low, diff_high, p, verdict), with
 the points' hyperparameters as extra columns when the rows should show them
 (:func:`with_params` adds them). Every rendering shows the mean ± the half-width of its CI; the
@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.stats.compare import ALPHA, decimals, format_p, shown_verdicts
+from rnnstudy.stats import ALPHA, decimals, format_p, shown_verdicts
 
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",

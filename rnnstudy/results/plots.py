@@ -162,7 +162,7 @@ def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> No
     """Every point's mean with its CI as a whisker, one row per point, best at the top.
 
     Args:
-        summary: the per-point frame of :func:`rnnstudy.stats.compare.compare` (``Comparison.frame()``):
+        summary: the per-point frame of :func:`rnnstudy.stats` (``Comparison.frame()``):
             indexed by point, with mean, ci_low, ci_high, p and verdict ("best", "tie", "worse").
         metric: the x axis' name.
 
@@ -172,7 +172,7 @@ def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> No
     """
     import numpy as np
 
-    from rnnstudy.stats.compare import shown_verdicts
+    from rnnstudy.stats import shown_verdicts
 
     alpha = summary.attrs.get("alpha", 0.05)
     table = _best_first(summary)

@@ -3,23 +3,20 @@
 Everything comes from the MLflow tracking store (and the Optuna storage for Optuna's plots),
 so a report works for a study that another machine ran:
 
-- :func:`trials_frame`: one row per trial run; :func:`completed` keeps the finished ones, which
-  is what a study file's ``report(frame)`` receives;
-- :func:`build`: the seeds' table — the searched hyperparameters, then parameter count,
+- :func:`make_report`: the seeds' table — the searched hyperparameters, then parameter count,
   training and inference time, overfit, the final and best value of a metric and its mean
   and spread (max − min) over the last N epochs — with seed 003's pivot of a two-parameter
   grid (row and column means) and its "stable models" filter;
 - :func:`per_model`: a table for a study file's ``report(frame)``: a row per finished trial,
   named by the file's ``label(row)``;
-- :func:`publish`: what ``rnnstudy optimize`` calls at the end: the table and the pictures,
-  logged on the study's parent run (again after every resumed run).
+
+What is read from the stores is :mod:`rnnstudy.results.readback`; the files written at the end of
+a run, :mod:`rnnstudy.results.outputs`.
 """
 
 from __future__ import annotations
 
-import ast
 import math
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,16 +24,13 @@ from typing import Any
 
 import pandas as pd
 
-from rnnstudy.errors import RnnstudyError
-from rnnstudy.run.planner import POINT_TAG, label
+from rnnstudy.errors import ReportError
+from rnnstudy.results.readback import StudyFacts, completed
 from rnnstudy.spec.direction import lower_is_better
-from rnnstudy.spec.study import Study
-from rnnstudy.stores.mlflow_tracking import STUDY_TAG, TRIAL_TAG, Tracker
-from rnnstudy.stores.outcome import STATE_TAG, Outcome
+from rnnstudy.spec.space import label
 from rnnstudy.urls import redact
 
 DEFAULT_LAST = 5  # epochs averaged when the study does not score by a window of its own
-REPORT_ARTIFACTS = "report"  # the parent run's artifact folder for the table and pictures
 CURVE_METRICS = ("val_accuracy", "val_loss")
 OUTPUTS = ("table.csv", "trials.csv", "report.md", "report.tex", "pivot.csv", "curves.png", "points.png")
 OUTPUTS += ("optuna.html",)
@@ -49,149 +43,6 @@ MODEL_COLUMNS = {
     "train_time_s": "train_time_s",
     "params_total": "params",
 }
-
-
-class ReportError(RnnstudyError):
-    """The report cannot be made as asked (unknown study, column, pivot ...)."""
-
-
-# --- what a report knows about a study ---------------------------------------------------
-
-
-@dataclass
-class StudyFacts:
-    """A study as the report sees it: from its file, or from its parent run when only the
-    name is known (a study another machine ran)."""
-
-    name: str
-    searched: list[str]
-    objective: str = "val_accuracy"
-    direction: str = "maximize"
-    sampler: str = "grid"
-    window: int = 1
-    report: Callable | None = None
-    path: str | None = None  # the study file, for the command a verdict suggests
-
-    @classmethod
-    def of(cls, spec: Study) -> StudyFacts:
-        searched = list(spec.search) or list(dict.fromkeys(k for p in spec.points or () for k in p))
-        return cls(
-            spec.name,
-            searched,
-            spec.objective,
-            spec.direction,
-            spec.sampler,
-            spec.window,
-            spec.report,
-            _shown_path(spec.path),
-        )
-
-
-def _shown_path(path) -> str | None:
-    """A study file's path as the user would type it: relative to here when it is below."""
-    if path is None:
-        return None
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
-
-
-def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> StudyFacts:
-    """The study's facts: the file's when given, else the parameters of its parent run."""
-    experiment = tracker.client.get_experiment_by_name(name)
-    if experiment is None:
-        known = [e.name for e in tracker.client.search_experiments(max_results=50) if e.name != "Default"]
-        raise ReportError(
-            f"no study {name!r} in the MLflow store {redact(tracker.uri)}; studies there: "
-            f"{', '.join(known) or 'none'} (pass --tracking-uri, or the study file)"
-        )
-    if spec is not None:
-        return StudyFacts.of(spec)
-    parents = [
-        run
-        for run in tracker.client.search_runs(
-            [experiment.experiment_id], filter_string=f"tags.`{STUDY_TAG}` = '{name}'", max_results=1000
-        )
-        if TRIAL_TAG not in run.data.tags
-    ]
-    params = min(parents, key=lambda run: run.info.start_time).data.params if parents else {}
-    searched = [k.removeprefix("search.") for k in params if k.startswith("search.")]
-    if not searched and "points" in params:
-        try:
-            searched = list(dict.fromkeys(k for p in ast.literal_eval(params["points"]) for k in p))
-        except (ValueError, SyntaxError):  # cut at MLflow's length limit: the runs tell instead
-            searched = []
-    return StudyFacts(
-        name,
-        searched,
-        params.get("objective", "val_accuracy"),
-        params.get("direction", "maximize"),
-        params.get("sampler", "grid"),
-        int(params.get("window", 1)),
-    )
-
-
-# --- what was logged ---------------------------------------------------------------------
-
-
-def trials_frame(tracker: Tracker, study: Study | str) -> pd.DataFrame:
-    """Every trial run of the study's experiment, one row each, oldest first.
-
-    Columns: ``trial``, ``state``, ``run_id``, ``point`` (the configuration without its seed),
-    every param under its own name (typed back from MLflow's text), then every metric's last
-    value under its own name.
-    """
-    name = study if isinstance(study, str) else study.name
-    experiment = tracker.client.get_experiment_by_name(name)
-    if experiment is None:
-        return pd.DataFrame()
-    runs = tracker.client.search_runs(
-        [experiment.experiment_id], filter_string=f"tags.`{TRIAL_TAG}` != ''", max_results=10_000
-    )
-    rows = []
-    for run in runs:
-        row: dict[str, Any] = {
-            "trial": int(run.data.tags[TRIAL_TAG]),
-            "state": run.data.tags.get(STATE_TAG, run.info.status),
-            "run_id": run.info.run_id,
-            "point": run.data.tags.get(POINT_TAG),  # its configuration, as the study gave it
-        }
-        row.update({k: _typed(v) for k, v in run.data.params.items()})
-        row.update(run.data.metrics)
-        rows.append(row)
-    if not rows:
-        return pd.DataFrame()
-    frame = pd.DataFrame(rows).sort_values("trial").reset_index(drop=True)
-    frame.attrs["params"] = list(dict.fromkeys(k for run in runs for k in run.data.params))
-    counts = [c for c in ("params_total", "params_trainable") if c in frame]
-    frame[counts] = frame[counts].astype("Int64")  # MLflow keeps every metric as a float
-    return frame
-
-
-def completed(frame: pd.DataFrame) -> pd.DataFrame:
-    """The trials of ``frame`` that finished and were scored (state COMPLETE): what a study
-    file's ``report(frame)`` gets, so it needs no filter of its own. Same columns, oldest first."""
-    if frame.empty:
-        return frame
-    return frame[frame["state"] == Outcome.COMPLETE.tag].reset_index(drop=True)
-
-
-def histories(tracker: Tracker, frame: pd.DataFrame, metrics: list[str]) -> dict[int, pd.DataFrame]:
-    """Each trial's per-epoch values of ``metrics`` (index: epoch from 1), by trial number."""
-    found = {}
-    for trial, run_id in zip(frame["trial"], frame["run_id"]):
-        series = {}
-        for key in dict.fromkeys(metrics):
-            points = tracker.client.get_metric_history(run_id, key)
-            if points:  # the last value logged at a step wins (the final test_* repeat the last epoch)
-                series[key] = pd.Series({p.step: p.value for p in sorted(points, key=lambda p: p.timestamp)})
-        if series:
-            found[int(trial)] = pd.DataFrame(series).sort_index().rename_axis("epoch")
-    return found
-
-
-# --- the table -----------------------------------------------------------------------------
 
 
 @dataclass
@@ -229,7 +80,7 @@ class Report:
     extra: str | None = None  # the study file's own analysis, as text
     headers: dict[str, str] = field(default_factory=dict)
     value: str = "objective"  # the column the points are compared on
-    comparison: Any = None  # rnnstudy.stats.compare.Comparison of the points, when they have seeds
+    comparison: Any = None  # rnnstudy.stats.Comparison of the points, when they have seeds
     points: pd.DataFrame | None = None  # one row per point (repeats): n, mean, CI, test against the best
     names: list[str] = field(default_factory=list)  # the hyperparameters that make a point
     axes: tuple[str, str] | None = None  # the pivot's row and column
@@ -310,7 +161,7 @@ class Report:
         return paths
 
 
-def build(
+def make_report(
     frame: pd.DataFrame, history: dict[int, pd.DataFrame], facts: StudyFacts, options: ReportOptions
 ) -> Report:
     """The report of a study from its trials frame and per-epoch history."""
@@ -323,7 +174,7 @@ def build(
     logged = sorted({m for h in history.values() for m in h})
     if options.metric and history and metric not in logged:
         raise ReportError(f"--metric {metric!r} was not logged every epoch; logged: {', '.join(logged)}")
-    searched = facts.searched or _varying(frame)
+    searched = facts.searched or varying(frame)
     lower = lower_is_better(metric, objective=facts.objective, direction=facts.direction)
     full = table(frame, history, searched, metric, last, lower_is_better=lower)
     shown, notes = full, []
@@ -387,9 +238,9 @@ COST_COLUMNS = ("params_total", "train_time_s", "test_accuracy")  # averaged per
 
 def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str, facts: StudyFacts):
     """With seeds: each point's n, mean and CI of ``value``, tested against the best point
-    (rnnstudy.stats.compare.compare); with one seed per point, only the line that says so.
+    (rnnstudy.stats); with one seed per point, only the line that says so.
     Returns (comparison, the points' table) or (comparison or None, None)."""
-    from rnnstudy.stats import compare as statistics
+    from rnnstudy import stats
 
     if shown.empty or value not in shown:
         return None, None
@@ -406,7 +257,7 @@ def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str,
         return None, None  # runs of a point not told apart by their seed cannot be paired
     lower = lower_is_better(value, objective=facts.objective, direction=facts.direction)
     command = f"rnnstudy optimize {facts.path or 'STUDY_FILE'} --repeats 5"
-    comparison = statistics.compare(scores, lower_is_better=lower, verify_command=command)
+    comparison = stats.compare(scores, lower_is_better=lower, verify_command=command)
     if scores.groupby("point")["seed"].nunique().max() < 2:
         return comparison, None  # one seed per point: the per-trial table, and the verdict's warning
     points = comparison.frame()
@@ -425,7 +276,7 @@ def _points_shown(points: pd.DataFrame) -> pd.DataFrame:
     """The points' table for people: the searched values, n, mean ± CI half-width, the
     difference to the best with its interval, the Holm-corrected p-values, the verdict, then
     the points' mean size, training time and test accuracy."""
-    from rnnstudy.stats.compare import COLUMNS, format_p, shown_verdicts
+    from rnnstudy.stats import COLUMNS, format_p, shown_verdicts
 
     def _p(value) -> str:
         return "" if pd.isna(value) else format_p(value)
@@ -543,95 +394,6 @@ def per_model(
     return done[list(columns)].rename(columns=columns).set_index(models)
 
 
-def optuna_study(storage_url: str | None, name: str):
-    """The study in its Optuna storage, for Optuna's plots; (None, why) when it is not there.
-
-    A storage given by the user must open; the default journal is only read when it exists.
-    """
-    import optuna
-
-    from rnnstudy.stores.optuna_storage import JOURNAL_PREFIX, default_storage_url, open_storage
-
-    url = storage_url or default_storage_url()
-    if storage_url is None and not Path(url.removeprefix(JOURNAL_PREFIX)).exists():
-        return None, f"Optuna's plots left out: no Optuna storage at {url} (pass --storage)"
-    storage = open_storage(url)
-    try:
-        return optuna.load_study(study_name=name, storage=storage), ""
-    except KeyError:
-        return None, f"Optuna's plots left out: no study {name!r} in the Optuna storage {redact(url)}"
-
-
-# --- logged on the parent run --------------------------------------------------------------
-
-
-def publish(
-    spec: Study, study, tracker: Tracker, parent_run_id: str, options: ReportOptions | None = None
-) -> str:
-    """Make the report and the pictures, log them on the parent run, return the report's text.
-
-    Called at the end of every ``rnnstudy optimize``, so a resumed study's files are remade.
-    """
-    facts = StudyFacts.of(spec)
-    frame = trials_frame(tracker, spec)
-    if frame.empty:
-        return "no trials yet"
-    with tempfile.TemporaryDirectory(prefix="rnnstudy-report-") as tmp:
-        report, files = write_all(Path(tmp), frame, facts, tracker, study, options or ReportOptions())
-        tracker.client.log_artifacts(parent_run_id, tmp, artifact_path=REPORT_ARTIFACTS)
-    names = ", ".join(p.name for p in files)
-    return f"{report.text()}\n\nlogged on the study's parent run under {REPORT_ARTIFACTS}/: {names}"
-
-
-def write_all(
-    folder: Path, frame, facts: StudyFacts, tracker: Tracker, study, options: ReportOptions
-) -> tuple[Report, list[Path]]:
-    """The report's files and pictures in ``folder``: table.csv, report.md, pivot.csv,
-    curves.png (every trial against epoch, or with repeats each point's mean and CI band),
-    with repeats trials.csv, points.png (the points' means with CI whiskers) and report.tex,
-    and optuna.html (``study`` None leaves it out)."""
-    from rnnstudy.results import plots
-
-    metric = options.metric or facts.objective
-    ran = frame[frame["state"].isin((Outcome.COMPLETE.tag, Outcome.PRUNED.tag))]
-    history = histories(tracker, ran, [*CURVE_METRICS, metric])
-    report = build(frame, history, facts, options)
-    for stale in OUTPUTS:  # a pivot or a plot from an earlier report must not linger
-        (folder / stale).unlink(missing_ok=True)
-    files = report.write(folder)
-    searched = facts.searched or _varying(frame)
-    labels = {
-        int(row["trial"]): " ".join(
-            [f"#{int(row['trial'])}", *(f"{k}={row[k]}" for k in searched if k in row)]
-        )
-        for _, row in frame.iterrows()
-    }
-    files.append(folder / "curves.png")
-    shown_metrics = list(dict.fromkeys([*CURVE_METRICS, metric]))
-    if report.points is not None:  # repeats: a point's mean curve over its seeds, with a CI band
-        by_point: dict[str, list[pd.DataFrame]] = {}
-        for _, row in frame.iterrows():
-            if int(row["trial"]) in history:
-                point = row.get("point") or label({n: row[n] for n in report.names if n in row})
-                by_point.setdefault(point, []).append(history[int(row["trial"])])
-        plots.mean_curves(by_point, shown_metrics, files[-1], title=facts.name)
-        files.append(folder / "points.png")
-        plots.points_with_ci(report.comparison.frame(), files[-1], title=facts.name, metric=options.value)
-        files.append(folder / "report.tex")
-        files[-1].write_text(report.export("latex"))
-    else:
-        plots.study_curves(
-            {labels[t]: h for t, h in history.items()}, shown_metrics, files[-1], title=facts.name
-        )
-    if study is not None:
-        files.append(folder / "optuna.html")
-        plots.optuna_page(study, files[-1], title=facts.name)
-    return report, files
-
-
-# --- helpers -------------------------------------------------------------------------------
-
-
 def markdown_table(frame: pd.DataFrame, headers: dict[str, str] | None = None) -> str:
     """A pipe table of ``frame`` with its index as the first column, numbers as printed."""
     text = _formatted(frame).rename(columns=headers or {})
@@ -707,7 +469,7 @@ def _grid_axes(shown: pd.DataFrame, searched: list[str], facts: StudyFacts) -> t
     return names[0], names[1]
 
 
-def _varying(frame: pd.DataFrame) -> list[str]:
+def varying(frame: pd.DataFrame) -> list[str]:
     """Params whose value differs between trials: the searched ones when nothing else says."""
     params = [c for c in frame.attrs.get("params", ()) if not c.endswith(NOT_SEARCHED)]
     return [c for c in params if c in frame and frame[c].astype(str).nunique() > 1]
@@ -726,13 +488,3 @@ def _failed_points(frame: pd.DataFrame) -> str:
         return ""
     states = frame.groupby("point", dropna=True)["state"].agg(set)
     return ", ".join(point for point, seen in states.items() if seen == {"FAILED"})
-
-
-def _typed(text: str) -> Any:
-    """MLflow stores params as text: give numbers back their type."""
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return {"True": True, "False": False, "None": None}.get(text, text)

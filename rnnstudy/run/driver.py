@@ -23,7 +23,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from rnnstudy import faults
+from rnnstudy.durations import human, parse_duration
 from rnnstudy.errors import Exit, Interrupted, RnnstudyError, SearchSpaceError, Stopped, StorageError
+from rnnstudy.keys import BEST_TRIAL_TAG, PARENT_RUN_ATTR, STORAGE_TAG, TRACKING_ATTR
 from rnnstudy.plugins.registry import KINDS, Registry, default_registry
 from rnnstudy.run import estimate, supervisor, worker
 from rnnstudy.run.planner import Plan, plan
@@ -31,15 +33,13 @@ from rnnstudy.run.pool import Pool
 from rnnstudy.run.supervisor import Supervisor
 from rnnstudy.runtime import devices
 from rnnstudy.spec.hyperparameters import HyperParameters
-from rnnstudy.spec.study import Study, load_study
+from rnnstudy.spec.study import Study, load_study, pack_study
 from rnnstudy.stores import heartbeat, optuna_internals, provenance
 from rnnstudy.stores.outcome import DONE_STATES, Ending, Outcome, end_trial
 from rnnstudy.trial import checkpoint
 from rnnstudy.trial.messages import Assignment, TrialEnded
 from rnnstudy.urls import redact
 
-PARENT_RUN_ATTR = "mlflow_parent_run_id"
-TRACKING_ATTR = "mlflow_tracking_uri"  # the study's MLflow store (redacted): every command must share it
 STOP_SECONDS = 60  # how long interrupted workers get to end their trials
 
 
@@ -126,10 +126,10 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
     from rnnstudy.stores.optuna_storage import default_storage_url
 
     out = out or sys.stdout
-    budget_s = estimate.parse_duration(options.budget) if options.budget else None  # before anything else
+    budget_s = parse_duration(options.budget) if options.budget else None  # before anything else
     given = isinstance(study_path, Study)  # defined in code (a notebook): sent to workers pickled
     spec = copy.deepcopy(study_path) if given else load_study(study_path)
-    packed = worker.pack_study(spec) if given else None
+    packed = pack_study(spec) if given else None
     spec.override(**options.overrides)
     storage_url = options.storage_url or default_storage_url()
     gpus = devices.visible_gpus()  # each worker on one GPU, round-robin; none: the CPU, as before
@@ -247,9 +247,9 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
 
 
 def _report(spec: Study, study, session: Session) -> str | None:
-    """The closing report (rnnstudy.results.report.publish); None, said on stderr, when it fails: the
+    """The closing report (rnnstudy.results.publish); None, said on stderr, when it fails: the
     trials are kept, and ``rnnstudy report`` makes it again."""
-    from rnnstudy.results.report import publish
+    from rnnstudy.results import publish
 
     try:
         faults.point("report")
@@ -372,7 +372,7 @@ def _estimate(spec: Study, timer, points, options: RunOptions, gpus: list, model
     if budget_s is not None:
         guess.check(budget_s, options.budget)
     within = f"; within --budget {options.budget}" if budget_s is not None else ""
-    timing = f" ({timer.models} model(s) timed in {estimate.human(timer.seconds)})"
+    timing = f" ({timer.models} model(s) timed in {human(timer.seconds)})"
     return guess.text() + timing + within, estimate.trial_cost(guess, timer)
 
 
@@ -405,7 +405,7 @@ def validate(
     With ``timer``, every point is built (not only those the check needs) and each distinct
     model's training steps are timed on the real data, for the time estimate.
     """
-    from rnnstudy.trial.runner import build, declare_fit
+    from rnnstudy.trial.runner import build_trial, declare_fit
 
     for kind in KINDS:
         for name in _mentioned(spec, kind):
@@ -418,7 +418,7 @@ def validate(
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
         try:
             started = time.perf_counter()
-            built = build(hp, registry, data_dir)
+            built = build_trial(hp, registry, data_dir)
             declare_fit(built, hp)
             if models is not None:
                 models.append(built.model)
@@ -505,7 +505,7 @@ def _parent_run(session: Session) -> tuple[str, str]:
         study.set_user_attr(PARENT_RUN_ATTR, parent_id)
         study.set_user_attr(TRACKING_ATTR, redact(tracker.uri))
         tracker.log_params(parent_id, _spec_params(spec))
-        tracker.set_tags(parent_id, {"rnnstudy.storage": redact(session.storage_url)})
+        tracker.set_tags(parent_id, {STORAGE_TAG: redact(session.storage_url)})
     else:
         tracker.parent_run(experiment_id, spec.name, parent_id, spec.description)
     return experiment_id, parent_id
@@ -669,7 +669,7 @@ def _close_parent(session: Session, status: str) -> None:
     }
     if best is not None:
         metrics["best_" + session.spec.objective] = best[1]
-        tracker.set_tags(session.parent_id, {"rnnstudy.best_trial": best[0]})
+        tracker.set_tags(session.parent_id, {BEST_TRIAL_TAG: best[0]})
     tracker.log_metrics(session.parent_id, metrics)
     if not _count(study, ("RUNNING",)):
         tracker.finish(session.parent_id, status)

@@ -14,7 +14,7 @@ every point's seed 1, ...), so a study stopped early has paired results for all 
   sampled configuration that was interrupted or lost (not one that failed by itself) is
   enqueued again as it was, so that it continues from its checkpoint (rnnstudy.checkpoint).
 - **Racing** (``repeats="adaptive"``): every point gets ``min_repeats`` seeds; when all of a
-  round's trials are done, rnnstudy.stats.compare.race_step says which points still tie with the
+  round's trials are done, rnnstudy.stats.race_step says which points still tie with the
   leader, and those get the next seed, until each is separated or has ``max_repeats``.
 
 Failed, interrupted and lost trials count as not there, so their configuration × seed runs
@@ -30,12 +30,11 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from rnnstudy.keys import OUTCOME_ATTR, SEED
 from rnnstudy.spec.direction import lower_is_better
+from rnnstudy.spec.space import label
 from rnnstudy.spec.study import Study
 from rnnstudy.stores import optuna_internals
-
-SEED = "seed"
-POINT_TAG = "rnnstudy.point"  # a trial run's tag: its configuration without its seed, "c1=90 c2=40"
 
 
 @dataclass(frozen=True)
@@ -47,11 +46,6 @@ class Plan:
     added: int = 0
     reason: str = ""
     running: int = 0  # trials RUNNING in the storage (here or on other machines)
-
-
-def label(point: dict[str, Any]) -> str:
-    """A configuration as people read it: ``c1=90 c2=40`` (its seed left out)."""
-    return " ".join(f"{k}={v}" for k, v in point.items() if k != SEED) or "the default point"
 
 
 def configuration(frozen) -> dict[str, Any]:
@@ -119,7 +113,7 @@ def _sampled(spec: Study, trials, failed) -> list[dict]:
 
 def _stopped_from_outside(trial) -> bool:
     """Whether a FAIL trial was interrupted or lost, not failed by itself (rnnstudy.outcome)."""
-    from rnnstudy.stores.outcome import OUTCOME_ATTR, Outcome
+    from rnnstudy.stores.outcome import Outcome
 
     return Outcome[trial.user_attrs.get(OUTCOME_ATTR, "FAILED")].stopped
 
@@ -147,7 +141,7 @@ def _raced(spec: Study, points: list[dict], trials, given_up=()) -> tuple[list[d
     with a trial that failed by itself (``given_up``) is out of the race: it gets no more seeds."""
     import pandas as pd
 
-    from rnnstudy.stats.compare import race_step
+    from rnnstudy.stats import race_step
 
     wanted = [_with_seed(p, s) for s in spec.seeds for p in points]
     ran = [optuna_internals.enqueued_point(t) or {} for t in [*trials, *given_up]]

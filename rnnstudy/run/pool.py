@@ -10,7 +10,7 @@ Workers never run the user's main module. A spawned process normally imports the
 ``__main__`` again (a script without an ``if __name__ == "__main__":`` guard, ``python -``, a
 module run with ``-m``), which would start the study again in every worker; the pool starts
 its workers with the main module hidden (:func:`_main_hidden`). What a worker needs of a study
-defined there comes pickled by value (rnnstudy.run.worker.pack_study).
+defined there comes pickled by value (rnnstudy.spec.study.pack_study).
 
 Each worker's standard error goes to a file of the pool's, which the driver copies to its own
 standard error as it comes (:meth:`Pool.show_stderr`): so when a worker dies, its last words

@@ -16,7 +16,6 @@ other) and their exit code (rnnstudy.messages). A worker whose driver is gone ex
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import pickle
 import signal
@@ -27,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rnnstudy import faults
-from rnnstudy.errors import RnnstudyError, StudyFileError
+from rnnstudy.errors import RnnstudyError
 from rnnstudy.stores.outcome import Ending, Outcome, end_trial
 from rnnstudy.trial import messages
 from rnnstudy.trial.messages import EXIT_DRAINED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECYCLED, Exiting, Ready
@@ -54,23 +53,6 @@ class WorkerConfig:
     backend: str | None = None  # in a study that searches the backend: the one this worker runs
     keep_models: bool = False
     stderr_path: str | None = None  # where its standard error goes (the driver shows it, and its end)
-
-
-def pack_study(spec) -> bytes:
-    """A Study for the worker processes, which cannot import a notebook's ``__main__``:
-    cloudpickle sends what it defines there by value. Its ``report`` hook stays behind (only
-    the driver calls it)."""
-    import cloudpickle
-
-    sent = copy.copy(spec)
-    sent.report = None
-    try:
-        return cloudpickle.dumps(sent)
-    except Exception as exc:
-        raise StudyFileError(
-            f"the study cannot be sent to the worker processes ({type(exc).__name__}: {exc}); "
-            "give its search and fixed values as plain numbers, strings, lists and dicts"
-        ) from None
 
 
 def main(config: WorkerConfig, pipe) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rnnstudy.errors import SearchSpaceError
+from rnnstudy.keys import SEED
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,8 @@ def grid(spaces: dict[str, Space]) -> list[dict[str, Any]]:
     """Every combination of the spaces' values, in a stable order."""
     names = list(spaces)
     return [dict(zip(names, combo)) for combo in itertools.product(*(spaces[n].values() for n in names))]
+
+
+def label(point: dict[str, Any]) -> str:
+    """A configuration as people read it: ``c1=90 c2=40`` (its seed left out)."""
+    return " ".join(f"{k}={v}" for k, v in point.items() if k != SEED) or "the default point"

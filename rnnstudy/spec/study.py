@@ -7,6 +7,7 @@ README for examples.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import importlib.util
 import sys
@@ -20,7 +21,7 @@ from rnnstudy.runtime.backend import BACKENDS
 from rnnstudy.spec.space import Space, as_space, grid
 
 SAMPLERS = ("grid", "tpe", "random", "cmaes", "qmc")
-ADAPTIVE = "adaptive"  # repeats decided by racing (rnnstudy.stats.compare.race_step)
+ADAPTIVE = "adaptive"  # repeats decided by racing (rnnstudy.stats.race_step)
 PRUNERS = ("none", "median", "successive_halving", "hyperband")
 REDUCTIONS = ("best", "last", "mean_last")
 PLUGIN_CHOICES = ("dataset", "model", "optimizer")
@@ -158,7 +159,7 @@ class Study:
 
     def _check_repeats(self) -> None:
         if self.racing:
-            from rnnstudy.stats.compare import check_race
+            from rnnstudy.stats import check_race
 
             check_race(self.min_repeats, self.max_repeats)
             if self.sampler != "grid":
@@ -250,3 +251,20 @@ def load_study(path: str | Path) -> Study:
     study.report = getattr(module, "report", None)
     study.path = path.resolve()
     return study
+
+
+def pack_study(spec) -> bytes:
+    """A Study for the worker processes, which cannot import a notebook's ``__main__``:
+    cloudpickle sends what it defines there by value. Its ``report`` hook stays behind (only
+    the driver calls it)."""
+    import cloudpickle
+
+    sent = copy.copy(spec)
+    sent.report = None
+    try:
+        return cloudpickle.dumps(sent)
+    except Exception as exc:
+        raise StudyFileError(
+            f"the study cannot be sent to the worker processes ({type(exc).__name__}: {exc}); "
+            "give its search and fixed values as plain numbers, strings, lists and dicts"
+        ) from None

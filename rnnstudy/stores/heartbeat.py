@@ -16,9 +16,9 @@ import threading
 import time
 from pathlib import Path
 
+from rnnstudy.keys import HEARTBEAT_ATTR
 from rnnstudy.stores import optuna_internals
 
-ATTR = "rnnstudy.heartbeat"
 INTERVAL_ENV = "RNNSTUDY_HEARTBEAT_SECONDS"
 DEFAULT_INTERVAL = 15.0
 MISSED_BEATS = 4  # a trial is stale after this many intervals without a beat
@@ -73,7 +73,7 @@ def beat(study, number: int, pid: int, every: float | None = None) -> None:
     first, for the worker it claims a trial for, so a trial is never RUNNING without one for
     longer than the claim takes."""
     record = {"machine": machine(), "pid": pid, "started": _started(pid), "time": time.time()}
-    optuna_internals.set_system_attr(study, number, ATTR, {**record, "every": every or interval()})
+    optuna_internals.set_system_attr(study, number, HEARTBEAT_ATTR, {**record, "every": every or interval()})
 
 
 def stale(study, now: float | None = None) -> list:
@@ -84,7 +84,7 @@ def stale(study, now: float | None = None) -> list:
     here = machine()
     found = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        beat = trial.system_attrs.get(ATTR)
+        beat = trial.system_attrs.get(HEARTBEAT_ATTR)
         if beat is None:  # claimed, and died before its first beat
             beat = {"machine": "", "time": trial.datetime_start.timestamp(), "every": interval()}
         if beat["machine"] == here and beat.get("started"):

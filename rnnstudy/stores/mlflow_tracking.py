@@ -24,17 +24,22 @@ from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from rnnstudy.errors import StorageError
+from rnnstudy.keys import (
+    MAX_PARAM_LENGTH,
+    NOTE_TAG,
+    PARENT_RUN_TAG,
+    RERUN_TAG,
+    RERUN_TRIAL_TAG,
+    STUDY_TAG,
+    TRIAL_TAG,
+    WHOLE_PARAMS,
+    param_text,
+)
 from rnnstudy.stores import filelock
 from rnnstudy.urls import redact
 
 STORE = Path("mlruns")
-STUDY_TAG = "rnnstudy.study"
-TRIAL_TAG = "rnnstudy.trial"
-RERUN_TAG = "rnnstudy.rerun_of"  # a rerun's: the run id of the trial it runs again (rnnstudy.rerun)
-RERUN_TRIAL_TAG = "rnnstudy.rerun_of_trial"
-MAX_PARAM_LENGTH = 500
 MAX_TAG_LENGTH = 5000
-WHOLE_PARAMS = "params.json"  # a run's artifact: its params longer than MAX_PARAM_LENGTH, whole
 ONE_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 
 
@@ -109,7 +114,7 @@ class Tracker:
         run = self.client.create_run(
             experiment_id,
             run_name=study_name,
-            tags=_tags({STUDY_TAG: study_name, "mlflow.note.content": description}),
+            tags=_tags({STUDY_TAG: study_name, NOTE_TAG: description}),
         )
         return run.info.run_id
 
@@ -146,7 +151,7 @@ class Tracker:
         self, experiment_id: str, parent_id: str, run_name: str, description: str, tags: dict
     ) -> str:
         """A new run nested under ``parent_id``, with its description and ``tags``."""
-        tags = {"mlflow.parentRunId": parent_id, **tags, "mlflow.note.content": description}
+        tags = {PARENT_RUN_TAG: parent_id, **tags, NOTE_TAG: description}
         return self.client.create_run(experiment_id, run_name=run_name, tags=_tags(tags)).info.run_id
 
     def unfailed_trial_runs(self, experiment_id: str, parent_id: str, number: int) -> list[str]:
@@ -165,7 +170,7 @@ class Tracker:
         earlier calls for the run), where :meth:`whole_params` reads them back."""
         from mlflow.entities import Param
 
-        texts = {k: redact(str(v)) for k, v in sorted(params.items())}
+        texts = {k: param_text(v) for k, v in sorted(params.items())}
         items = [Param(k, text[:MAX_PARAM_LENGTH]) for k, text in texts.items()]
         for start in range(0, len(items), 100):
             self._log(run_id, wait, params=items[start : start + 100])

@@ -25,14 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rnnstudy import faults
+from rnnstudy.keys import ERROR_TAG, FAIL_REASON_ATTR, OUTCOME_ATTR, PRUNED_AT_TAG, STATE_TAG
 from rnnstudy.stores import optuna_internals
 from rnnstudy.urls import redact
 
-STATE_TAG = "rnnstudy.state"
-ERROR_TAG = "rnnstudy.error"
-PRUNED_AT_TAG = "rnnstudy.pruned_at_epoch"
 MAX_REASON = 1000  # characters of a reason kept in Optuna
-OUTCOME_ATTR = "outcome"  # a FAIL trial's user attribute: which of the FAIL outcomes it was
 
 
 class Outcome(enum.Enum):
@@ -104,7 +101,7 @@ def end_trial(study, number: int, ending: Ending, *, tracker=None, run_ids: Iter
         try:
             optuna_internals.set_user_attr(study, number, OUTCOME_ATTR, ending.outcome.name)
             if ending.reason:
-                optuna_internals.set_user_attr(study, number, "fail_reason", ending.reason[:MAX_REASON])
+                optuna_internals.set_user_attr(study, number, FAIL_REASON_ATTR, ending.reason[:MAX_REASON])
         except UpdateFinishedTrialError:
             return  # another process ended it first; its ending stands
     values = ending.value if ending.outcome is Outcome.COMPLETE else None

@@ -45,12 +45,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnstudy.keys import GIT_COMMIT_TAG, RECORD_ARTIFACTS, RECORD_TAG, VERSION_TAG
 from rnnstudy.runtime import devices
 from rnnstudy.spec.study import Study, load_study
 from rnnstudy.stores import heartbeat
 from rnnstudy.urls import lines_with_passwords, redact
 
-RECORD = "record"  # the parent run's artifact folder
 FACTS, PACKAGES, STUDY_FILE, PICKLED = "record.json", "packages.txt", "study.py", "study.pkl"
 INVOCATION = "invocation-"  # record/invocation-1, record/invocation-2, ...
 SHOWN = 4  # changed packages named before "and N more"
@@ -66,11 +66,13 @@ def write(session, options, *, env: dict[str, str], packed: bytes | None = None)
         session: the driver's hold on the study (its spec, storage URL, tracker, parent run).
         options: the driver's RunOptions, as given (the command line among them).
         env: what the worker processes start with (rnnstudy.runtime.backend.env).
-        packed: a Study defined in code, as the workers got it (rnnstudy.run.worker.pack_study).
+        packed: a Study defined in code, as the workers got it (rnnstudy.spec.study.pack_study).
     """
     spec, tracker, parent_id = session.spec, session.tracker, session.parent_id
-    number = 1 + max((_number(f.path) for f in tracker.client.list_artifacts(parent_id, RECORD)), default=0)
-    folder = f"{RECORD}/{INVOCATION}{number}"
+    number = 1 + max(
+        (_number(f.path) for f in tracker.client.list_artifacts(parent_id, RECORD_ARTIFACTS)), default=0
+    )
+    folder = f"{RECORD_ARTIFACTS}/{INVOCATION}{number}"
     stored, redacted = _study_copy(spec, packed)
     facts = {
         "invocation": number,
@@ -111,9 +113,9 @@ def write(session, options, *, env: dict[str, str], packed: bytes | None = None)
     tracker.set_tags(
         parent_id,
         {
-            "rnnstudy.record": folder,
-            "rnnstudy.version": facts["rnnstudy"],
-            "rnnstudy.git_commit": commit or "-",
+            RECORD_TAG: folder,
+            VERSION_TAG: facts["rnnstudy"],
+            GIT_COMMIT_TAG: commit or "-",
         },
     )
     return folder
@@ -140,7 +142,7 @@ def _stored(path: Path) -> tuple[bytes, list[str]]:
 def _redacted_pickle(packed: bytes) -> tuple[bytes, list[str]]:
     """A pickled Study with its description, fixed values and points redacted (what it
     searches is in the Optuna storage anyway, as each trial's distribution)."""
-    from rnnstudy.run.worker import pack_study
+    from rnnstudy.spec.study import pack_study
 
     spec = pickle.loads(packed)
     values = {"description": spec.description, **{f"fixed.{k}": v for k, v in spec.fixed.items()}}
@@ -251,7 +253,11 @@ def read(tracker, parent_id: str) -> list[Invocation]:
     """Every invocation recorded on a study's parent run, first first; [] for a study that ran
     before rnnstudy recorded them."""
     folders = sorted(
-        (f.path for f in tracker.client.list_artifacts(parent_id, RECORD) if f.is_dir and _number(f.path)),
+        (
+            f.path
+            for f in tracker.client.list_artifacts(parent_id, RECORD_ARTIFACTS)
+            if f.is_dir and _number(f.path)
+        ),
         key=_number,
     )
     found = []

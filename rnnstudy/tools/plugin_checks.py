@@ -298,7 +298,7 @@ def check_model(
 ):
     """Check a model plugin ``factory(info) -> hypermodel`` on ``data``; return what the runner built.
 
-    Built as a trial builds it (:func:`rnnstudy.trial.runner.build`: the adapted hypermodel, a dry-run
+    Built as a trial builds it (:func:`rnnstudy.trial.runner.build_trial`: the adapted hypermodel, a dry-run
     ``hp``, compiled with ``optimizer`` and the data's loss when the model is Keras), then:
     ``metrics()`` is a list; a model that is not Keras has a ``fit`` hook and offers
     ``evaluate``, ``predict`` and ``count_params``; the fit (given up to 2 epochs) calls the
@@ -330,18 +330,22 @@ def check_model(
 
     hp = _fresh(hp)
     built = fail.call(
-        "building it as a trial does (factory(info), build(hp), compile)", runner.build, hp, registry, None
+        "building it as a trial does (factory(info), build_trial(hp), compile)",
+        runner.build_trial,
+        hp,
+        registry,
+        None,
     )
     _check_all_declared(fail, hp, _given(hp))
     made, model = built.hypermodel, built.model
     if model is None:
-        fail("build(hp) returned None")
+        fail("build_trial(hp) returned None")
     metrics = fail.call("metrics()", made.metrics)
     if not isinstance(metrics, list):
         fail(f"metrics() returned a {type(metrics).__name__}, not a list of Keras metrics")
     is_keras = isinstance(model, keras.Model)
     if not is_keras:
-        what = f"build(hp) made a {type(model).__name__}, not a keras.Model"
+        what = f"build_trial(hp) made a {type(model).__name__}, not a keras.Model"
         if made.fit is contract._keras_fit:
             fail(f"{what}, so its hypermodel needs a fit(hp, model, *, x, y, ...) hook")
         missing = [

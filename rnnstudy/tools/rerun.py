@@ -26,7 +26,6 @@ as much as running the study file itself.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import math
 import os
@@ -34,11 +33,19 @@ import sys
 from typing import Any, TextIO
 
 from rnnstudy.errors import Interrupted, RnnstudyError
+from rnnstudy.keys import (
+    FAIL_REASON_ATTR,
+    MAX_PARAM_LENGTH,
+    PARENT_RUN_ATTR,
+    POINT_TAG,
+    RUN_ATTR,
+    RUN_NAME_TAG,
+    param_value,
+)
 from rnnstudy.runtime import backend, devices
 from rnnstudy.stores import provenance
 from rnnstudy.urls import redact, redacted
 
-RUN_ATTR = "mlflow_run_id"  # the Optuna trial's attribute naming its MLflow run (rnnstudy.trial)
 TIMINGS = ("train_time_s", "inference_time_s", "inference_ms_per_sample")  # never the same twice
 SHOWN = 4  # differing metrics named
 
@@ -116,7 +123,6 @@ def _trial(name: str, number: int, storage_url: str | None):
     """The Optuna trial, all the study's trials by number, and the study's parent run id."""
     import optuna
 
-    from rnnstudy.run.driver import PARENT_RUN_ATTR
     from rnnstudy.stores.optuna_storage import default_storage_url, open_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -164,7 +170,7 @@ def _run(tracker, study: str, trial):
             "pass the --tracking-uri the study logged to"
         ) from None
     if not run.data.params:
-        reason = trial.user_attrs.get("fail_reason") or trial.system_attrs.get("fail_reason") or ""
+        reason = trial.user_attrs.get(FAIL_REASON_ATTR) or trial.system_attrs.get(FAIL_REASON_ATTR) or ""
         raise RerunError(
             f"trial {trial.number} of study {study!r} logged no hyperparameters (state {state}"
             f"{': ' + reason if reason else ''}): there is nothing to rebuild it from"
@@ -221,9 +227,8 @@ def _values(spec, trial, params: dict[str, str], whole: dict[str, Any], data_dir
 
     from rnnstudy.plugins.registry import default_registry
     from rnnstudy.spec.hyperparameters import HyperParameters
-    from rnnstudy.stores.mlflow_tracking import MAX_PARAM_LENGTH
     from rnnstudy.stores.optuna_internals import enqueued_point
-    from rnnstudy.trial.runner import build, declare_fit
+    from rnnstudy.trial.runner import build_trial, declare_fit
 
     given = {**spec.fixed, **(enqueued_point(trial) or {}), **trial.params}
     for name, value in given.items():
@@ -233,7 +238,7 @@ def _values(spec, trial, params: dict[str, str], whole: dict[str, Any], data_dir
                 f"rnnstudy never stores ({redact(str(value))[:200]}); let the study file read that URL from the "
                 "environment (os.environ[...]) instead, and a rerun where it is set gets it"
             )
-    logged = {k: whole[k] if k in whole else _typed(v) for k, v in params.items() if k not in given}
+    logged = {k: whole[k] if k in whole else param_value(v) for k, v in params.items() if k not in given}
     unreadable = {  # a default logged without its password, or cut: the plugin's own now
         k: "without its URL password" if redacted(v) else f"cut at {MAX_PARAM_LENGTH} characters"
         for k, v in logged.items()
@@ -244,7 +249,7 @@ def _values(spec, trial, params: dict[str, str], whole: dict[str, Any], data_dir
         del logged["optimizer"]
     # the other logged params (sizes, packages) are never declared
     hp = HyperParameters(fixed={**logged, **given})
-    declare_fit(build(hp, default_registry(), data_dir), hp)
+    declare_fit(build_trial(hp, default_registry(), data_dir), hp)
     keras.backend.clear_session()
     lines = [
         f"{k}: not logged by the original, {v!r} now (new in its plugin?)"
@@ -265,7 +270,6 @@ def _train(tracker, spec, values, original, number: int, invocation, data_dir, o
     from optuna.trial import FixedTrial
 
     from rnnstudy.plugins.registry import default_registry
-    from rnnstudy.run.planner import POINT_TAG
     from rnnstudy.trial.messages import EpochEnded
     from rnnstudy.trial.runner import TrialFailed, TrialRunner
 
@@ -311,7 +315,7 @@ def _train(tracker, spec, values, original, number: int, invocation, data_dir, o
         ) from None
     finally:
         # the runner named the run as a trial of no point: the rerun's own name and the original's point
-        tags = {"mlflow.runName": run_name, POINT_TAG: original.data.tags.get(POINT_TAG, "")}
+        tags = {RUN_NAME_TAG: run_name, POINT_TAG: original.data.tags.get(POINT_TAG, "")}
         tracker.set_tags(new_id, tags, wait=False)
         tracker.finish(new_id, status)
     return new_id
@@ -333,14 +337,6 @@ def _compared(rerun: dict[str, float], original: dict[str, float]) -> str:
 
 def _same(a: float | None, b: float | None) -> bool:
     return a == b or (a is not None and b is not None and math.isnan(a) and math.isnan(b))
-
-
-def _typed(text: str) -> Any:
-    """A logged param's value as Python wrote it (MLflow keeps text): 0.01, 32, True, "adam"."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError):
-        return text  # a bare word: a string
 
 
 def _ranges(numbers) -> str:

@@ -62,7 +62,7 @@ class Every:
 
 def parse_every(value: Any) -> Every:
     """``checkpoint_every``: a whole number of epochs (5), or a duration of training ("10m")."""
-    from rnnstudy.run.estimate import FORMS, BudgetError, parse_duration
+    from rnnstudy.durations import FORMS, DurationError, parse_duration
 
     if isinstance(value, int) and not isinstance(value, bool):
         if value <= 0:
@@ -73,7 +73,7 @@ def parse_every(value: Any) -> Every:
         return Every(epochs=value)
     try:
         return Every(seconds=parse_duration(value))
-    except BudgetError:
+    except DurationError:
         raise CheckpointError(
             f"checkpoint_every={value!r} is not allowed: give a number of epochs >= 1 (5) or a duration, "
             f"{FORMS}; e.g. --set checkpoint_every=30m"

@@ -22,23 +22,31 @@ import numpy as np
 
 from rnnstudy import faults
 from rnnstudy.errors import RnnstudyError
+from rnnstudy.keys import (
+    CONTINUED_BY_TAG,
+    CONTINUES_TAG,
+    CURVES,
+    HISTORY,
+    MODEL_SUMMARY,
+    POINT_TAG,
+    RESUMED_AT_TAG,
+    RUN_ATTR,
+    RUN_NAME_TAG,
+)
 from rnnstudy.plugins import contract
 from rnnstudy.plugins.data import Data
 from rnnstudy.plugins.registry import KINDS, Plugin, Registry
-from rnnstudy.run.planner import POINT_TAG, label
 from rnnstudy.runtime import backend, devices, precision
 from rnnstudy.runtime.backend import BACKENDS
 from rnnstudy.spec.direction import best, lower_is_better
 from rnnstudy.spec.hyperparameters import HyperParameters
+from rnnstudy.spec.space import label
 from rnnstudy.spec.study import Study
 from rnnstudy.trial import checkpoint
 from rnnstudy.trial.messages import EpochEnded, Message, Note, TrialStarted
 
 Send = Callable[[Message], None]
 
-CONTINUES_TAG = "rnnstudy.continues"  # a resumed trial's run: the run whose checkpoint it took up
-CONTINUED_BY_TAG = "rnnstudy.continued_by"  # a stopped trial's run: the run that continued it
-RESUMED_AT_TAG = "rnnstudy.resumed_at_epoch"
 OVERFIT = "overfit_pct = 100 × (train accuracy − validation accuracy) at the last epoch"
 
 
@@ -58,7 +66,7 @@ class Built:
     optimizer: str = ""  # what trains it: a plugin's name, or "model.compile: Adam" (its own)
 
 
-def build(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Built:
+def build_trial(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Built:
     """Resolve the plugins, load the data and build the model, declaring every hyperparameter.
 
     A dry run of this, with no Optuna trial, is how a study is validated before it starts.
@@ -214,7 +222,7 @@ class TrialRunner:
             run_name=f"trial-{trial.number:03d}",
             description=OVERFIT,
         )
-        trial.set_user_attr("mlflow_run_id", run_id)
+        trial.set_user_attr(RUN_ATTR, run_id)
         return run_id
 
     def train(self, trial, point: dict[str, Any] | None, run_id: str) -> float:
@@ -236,12 +244,12 @@ class TrialRunner:
         import optuna
 
         faults.point("build")
-        built = build(hp, self.registry, self.data_dir)
+        built = build_trial(hp, self.registry, self.data_dir)
         data, model = built.data, built.model
         searched = {k: hp.values[k] for k in hp.search if k in hp.values}
-        tags = {"mlflow.runName": _run_name(trial.number, searched), POINT_TAG: label(searched)}
+        tags = {RUN_NAME_TAG: _run_name(trial.number, searched), POINT_TAG: label(searched)}
         if self.study.repeated:  # the runs of one configuration group by this tag in the UI
-            tags["mlflow.runName"] += f" seed={hp.values['seed']}"
+            tags[RUN_NAME_TAG] += f" seed={hp.values['seed']}"
         # the trial's own logging is queued (wait=False): finish() writes it before the run ends
         self.tracker.set_tags(run_id, tags, wait=False)
         logged = dict(hp.values)
@@ -395,12 +403,12 @@ class TrialRunner:
             directory = Path(tmp)
             frame = pd.DataFrame(rows)
             frame.index = pd.RangeIndex(1, len(rows) + 1, name="epoch")
-            frame.to_csv(directory / "history.csv")
-            curves(rows, directory / "curves.png", title=f"{self.study.name} trial {number}")
+            frame.to_csv(directory / HISTORY)
+            curves(rows, directory / CURVES, title=f"{self.study.name} trial {number}")
             if is_keras:
                 text = io.StringIO()
                 built.model.summary(print_fn=lambda line, **_: text.write(line + "\n"))
-                (directory / "model_summary.txt").write_text(text.getvalue())
+                (directory / MODEL_SUMMARY).write_text(text.getvalue())
             built.hypermodel.artifacts(built.model, built.data, directory)
             self.tracker.log_artifacts(run_id, directory)
 

@@ -41,40 +41,8 @@ point 3 sd (of the paired differences) below the best is called worse in 19 % of
 instead of 90 %. The default (``family="best"``) follows the design; "pairs" is there for a
 strict claim.
 
-:func:`repeats_to_separate` says how many seeds per point a paired t-test needs to separate the
-top two with power 0.8, at their observed mean difference and standard deviation of paired
-differences (power from the noncentral t distribution, :data:`scipy.stats.nct`); like the
-comparisons, it takes the winner's lucky margin at face value.
-
 With one seed per point nothing can be tested: the verdict says the ranking is unverified and,
 given the command, how to verify it.
-
-**Racing** (``--repeats adaptive``; F-race-like, with paired t-tests and Holm against the
-leader instead of Friedman's test), one call of :func:`race_step` per round:
-
-1. every point first gets ``min_repeats`` seeds (0, 1, ...);
-2. then, each round, the points still in the race all have the same seeds; the leader is the
-   best mean among them; a rival *ties* with it unless its paired t-test, Holm-corrected over
-   the rivals still in the race, has p < alpha / (max_repeats - min_repeats): Bonferroni over
-   the rounds that can drop a point, because a point looked at every round would otherwise be
-   dropped by chance far more often than alpha;
-3. the next seed goes to every tied rival and to the leader (so the pairs stay complete); a
-   rival that does not tie leaves the race for good (its scores stay, as "worse");
-4. the race is over when nothing ties with the leader, or the points still in it have
-   ``max_repeats`` seeds; at that last round the level is alpha itself, so the verdict on the
-   points that stayed is the one full replication would give on the same seeds.
-
-Measured (``tests/test_statistics.py``; 12 points: two near-ties 0.3 and 0.6 sd below the best,
-nine 3 to 20 sd below; sd of the paired differences): the race names the same best and the same
-ties as full replication at max_repeats in 97 % of 1,400 simulated studies, with 56 % of its
-trials. Denser grids cost more: 61 % with the nine spread 2 to 12 sd, 67 % for ten points 0.5
-to 10 sd apart, at 97-98 % agreement. Most disagreements are a near-tie dropped in an early
-round that full replication keeps.
-
-The race keeps no state: each call works out from the scores which points are still in (the
-ones with the most seeds) and finishes a round a resumed study left half done. Two seeds is the
-least that tests anything (one seed has no spread); ``min_repeats=1`` is allowed, but the race
-then starts with a round that tests nothing (every point ties and gets a second seed).
 
 Bad input raises :class:`StatisticsError` (an :class:`~rnnstudy.errors.RnnstudyError`: the CLI
 prints one line and exits with code 2).
@@ -84,7 +52,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -92,14 +60,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rnnstudy.errors import RnnstudyError
+from rnnstudy.errors import StatisticsError
+from rnnstudy.stats.formatting import mean_pm, p_phrase, plural, shown_verdicts
+from rnnstudy.stats.power import ALPHA, Separation, repeats_to_separate
 
-ALPHA = 0.05
-POWER = 0.8
-MAX_REPEATS_SEARCHED = 10_000  # repeats_to_separate looks no further
 NAMED_TIES = 8  # the verdict names this many tied points, then counts the rest
 NAMED_WORSE = 3  # the verdict names the worse points when there are at most this many
-VERDICTS = ("best", "tie", "worse")
 FAMILIES = ("best", "pairs")  # what Holm corrects over: every pair of points, or the best's k - 1
 COLUMNS = (
     "n",
@@ -120,10 +86,6 @@ COLUMNS = (
 )
 
 
-class StatisticsError(RnnstudyError):
-    """The scores or the race's settings cannot be used as given."""
-
-
 # --- the pieces ------------------------------------------------------------------------------
 
 
@@ -141,98 +103,6 @@ def holm(pvalues: Sequence[float]) -> np.ndarray:
         steps = (m - np.arange(m)) * p[order]  # the k-th smallest p times m - k + 1
         adjusted[order] = np.minimum(1.0, np.maximum.accumulate(steps))
     return adjusted
-
-
-def paired_power(effect: float, n: int | np.ndarray, alpha: float = ALPHA) -> float | np.ndarray:
-    """Power of the two-sided paired t-test with n pairs at a standardised effect
-    (mean difference / standard deviation of the differences), from the noncentral t."""
-    n = np.asarray(n, dtype=float)
-    df = n - 1
-    critical = stats.t.isf(alpha / 2, df)
-    noncentrality = abs(effect) * np.sqrt(n)
-    with np.errstate(all="ignore"):
-        upper = stats.nct.sf(critical, df, noncentrality)
-        lower = stats.nct.cdf(-critical, df, noncentrality)
-    # scipy's noncentral t returns NaN far in a tail at large df; there it is the normal's
-    upper = np.where(np.isnan(upper), stats.norm.sf(critical - noncentrality), upper)
-    lower = np.where(np.isnan(lower), stats.norm.cdf(-critical - noncentrality), lower)
-    power = np.asarray(upper + lower)
-    return float(power) if power.ndim == 0 else power
-
-
-@dataclass(frozen=True)
-class Separation:
-    """How many seeds per point would separate two points (see :func:`repeats_to_separate`)."""
-
-    n: int | None  # None: not within the search (or the difference is 0, or cannot be estimated)
-    diff: float
-    sd: float
-    power: float
-    alpha: float
-    beyond: bool = False  # True: more than MAX_REPEATS_SEARCHED
-    why: str = ""  # why there is no n, when there is none
-
-    @property
-    def effect(self) -> float:
-        return abs(self.diff) / self.sd if self.sd > 0 else math.inf
-
-    def text(self, first: Hashable = "the best", second: Hashable = "the runner-up") -> str:
-        if self.why:
-            return f"repeats to separate {first} from {second}: unknown, {self.why}"
-        at = (
-            f"power {self.power:g} at α={self.alpha:g}, paired t-test, at the observed difference "
-            f"{_number(abs(self.diff))} and sd of the paired differences {_number(self.sd)}"
-        )
-        if self.beyond:
-            return (
-                f"separating {first} from {second} would take more than {MAX_REPEATS_SEARCHED:,} seeds ({at})"
-            )
-        return f"{self.n} seeds per point would separate {first} from {second} ({at})"
-
-
-def repeats_to_separate(
-    differences: Sequence[float] | None = None,
-    *,
-    diff: float | None = None,
-    sd: float | None = None,
-    alpha: float = ALPHA,
-    power: float = POWER,
-    cap: int = MAX_REPEATS_SEARCHED,
-) -> Separation:
-    """The least number of pairs (seeds per point) at which a two-sided paired t-test at ``alpha``
-    detects the given mean difference with the given power, when the paired differences have
-    standard deviation ``sd``. Give either the observed ``differences`` or ``diff`` and ``sd``.
-
-    The search runs n = 2, 3, ... up to ``cap``; beyond it the answer is "more than cap".
-    No spread and a non-zero difference: 2 (every test at n >= 2 separates them). A difference
-    of exactly 0 can never be separated: n is None. It is uncorrected for multiple comparisons,
-    and the observed difference between a winner and its runner-up tends to be an overestimate.
-    """
-    if differences is not None:
-        d = np.asarray(differences, dtype=float)
-        d = d[~np.isnan(d)]
-        if len(d) < 2:
-            return Separation(None, math.nan, math.nan, power, alpha, why="fewer than two common seeds")
-        diff, sd = float(d.mean()), float(d.std(ddof=1))
-    if diff is None or sd is None:
-        raise StatisticsError("repeats_to_separate needs the differences, or diff and sd")
-    if not 0 < alpha < 1 or not 0 < power < 1:
-        raise StatisticsError(f"alpha and power must lie between 0 and 1, not {alpha} and {power}")
-    if diff == 0:
-        return Separation(None, diff, sd, power, alpha, why="the observed difference is 0")
-    if sd == 0:
-        return Separation(2, diff, sd, power, alpha)
-    effect = diff / sd
-    if paired_power(effect, cap, alpha) < power:
-        return Separation(None, diff, sd, power, alpha, beyond=True)
-    low, high = 1, cap  # power is increasing in n: power(low) < power <= power(high)
-    while high - low > 1:
-        middle = (low + high) // 2
-        if paired_power(effect, middle, alpha) >= power:
-            high = middle
-        else:
-            low = middle
-    return Separation(high, diff, sd, power, alpha)
 
 
 # --- the comparison --------------------------------------------------------------------------
@@ -361,16 +231,6 @@ def _summary(values: np.ndarray, alpha: float) -> dict[str, np.ndarray]:
     return {"n": n, "mean": mean, "std": std, "ci_low": low, "ci_high": high}
 
 
-def summarize(scores: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame:
-    """Per point (in order of first appearance): n, mean, std (ddof=1), ci_low, ci_high
-    (the t interval of the mean: NaN for one value, the mean itself when every value is equal)."""
-    matrix = _scores(scores)
-    table = pd.DataFrame(
-        _summary(matrix.values, alpha), index=pd.Index(matrix.labels, name="point", tupleize_cols=False)
-    )
-    return table[table["n"] > 0]
-
-
 def _ranked_best(summary: dict[str, np.ndarray], sign: float, among: np.ndarray | None = None) -> int:
     """The row with the best mean (ties: more seeds, then first); only ``among`` when given."""
     candidates = np.flatnonzero(summary["n"] > 0) if among is None else among
@@ -464,7 +324,7 @@ def compare(
         gate = friedman(values)
         if gate is not None:
             p, points, seeds = gate
-            note = f"; first, Friedman's test over the {points} points on their {seeds} common seeds: {_p(p)}"
+            note = f"; first, Friedman's test over the {points} points on their {seeds} common seeds: {p_phrase(p)}"
             if p >= alpha:  # no evidence that any point differs: none is called worse (F-race's gate)
                 tests["verdict"] = np.where(tests["verdict"] == "worse", "tie", tests["verdict"]).astype(
                     object
@@ -629,23 +489,24 @@ def _verdict(
             "untested (fewer than two seeds in common with it): " + ", ".join(map(str, untested.index))
         )
     if len(ties):
-        named = [f"{p} ({_p(r['p'])})" for p, r in ties.head(NAMED_TIES).iterrows()]
+        named = [f"{p} ({p_phrase(r['p'])})" for p, r in ties.head(NAMED_TIES).iterrows()]
         if len(ties) > NAMED_TIES:
             named.append(f"and {len(ties) - NAMED_TIES} more")
         parts.append(f"not distinguishable from it at {at}: " + ", ".join(named))
-    named_worse = "worse: " + ", ".join(f"{p} ({_p(r['p'])})" for p, r in worse.iterrows())
+    named_worse = "worse: " + ", ".join(f"{p} ({p_phrase(r['p'])})" for p, r in worse.iterrows())
     if len(ties) and worse.empty:
         parts.append("no other point is worse")
     elif len(ties) or (len(untested) and len(worse) <= NAMED_WORSE):
         parts.append(named_worse if len(worse) <= NAMED_WORSE else f"all {others} worse")
     elif len(worse):
-        parts.append(f"all {_count(len(worse), others.removesuffix('s'))} worse at {at}")
+        parts.append(f"all {plural(len(worse), others.removesuffix('s'))} worse at {at}")
     disagree = table[table["disagree"]]
     if len(disagree):
         parts.append(
             "Wilcoxon disagrees on: "
             + ", ".join(
-                f"{p} (t {_p(r['p'])}, Wilcoxon {_p(r['p_wilcoxon'])})" for p, r in disagree.iterrows()
+                f"{p} (t {p_phrase(r['p'])}, Wilcoxon {p_phrase(r['p_wilcoxon'])})"
+                for p, r in disagree.iterrows()
             )
         )
     return "; ".join(parts)
@@ -656,9 +517,9 @@ def _legend(nonzero: np.ndarray, alpha: float, tested: int, family: str, points:
     if tested == 0:
         return text + "; no tests: fewer than two common seeds"
     over = (
-        f"every pair of the {points} points ({_count(tested, 'test')})"
+        f"every pair of the {points} points ({plural(tested, 'test')})"
         if family == "pairs"
-        else _count(tested, "comparison") + " with the best"
+        else plural(tested, "comparison") + " with the best"
     )
     text += (
         f"; p = paired t-test against the best on the seeds both have, Holm-corrected over "
@@ -669,288 +530,3 @@ def _legend(nonzero: np.ndarray, alpha: float, tested: int, family: str, points:
         k = math.ceil(math.log2(2 * tested / alpha) + 1e-9)
         return text + f"; the Wilcoxon check cannot reject with so few seeds (it needs {k} that differ)"
     return text + "; Wilcoxon signed-rank = the same test without assuming normality, a check"
-
-
-# --- racing ----------------------------------------------------------------------------------
-
-
-@dataclass
-class RaceStep:
-    """What the race does next: run ``seed`` for ``points``; no points: the race is over."""
-
-    points: list[Hashable]
-    seed: int | None
-    reason: str
-    leader: Hashable | None = None
-    build: Callable[[], Comparison] | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def done(self) -> bool:
-        return not self.points
-
-    @cached_property
-    def comparison(self) -> Comparison | None:
-        """Where the race stands (None in the first ``min_repeats`` rounds); when it is over, its
-        result. A point the race dropped is "worse", with the p-value of the round that dropped
-        it. After a race, report this, not :func:`compare` of the same scores: compare's Holm
-        family would count the dropped points again. Made when first asked for."""
-        return self.build() if self.build else None
-
-
-def check_race(min_repeats: int, max_repeats: int) -> None:
-    """Raise StatisticsError unless 1 <= min_repeats <= max_repeats (whole numbers)."""
-    for name, value in (("min_repeats", min_repeats), ("max_repeats", max_repeats)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise StatisticsError(f"{name} must be a whole number, not {value!r}")
-    if min_repeats < 1:
-        raise StatisticsError(
-            f"min_repeats must be at least 1, not {min_repeats} (2 is the least that tests anything)"
-        )
-    if min_repeats > max_repeats:
-        raise StatisticsError(f"min_repeats ({min_repeats}) must not exceed max_repeats ({max_repeats})")
-
-
-@dataclass
-class _Round:
-    """The race's decision when the points still in it had ``seeds`` seeds."""
-
-    rows: np.ndarray  # the points in the race then (rows of the whole matrix)
-    leader: int  # a row of the whole matrix
-    tests: dict[str, np.ndarray]  # per entry of ``rows``
-    tested: int
-
-    def verdict(self, row: int) -> str | None:
-        where = np.flatnonzero(self.rows == row)
-        return str(self.tests["verdict"][where[0]]) if len(where) else None
-
-
-def _round(
-    matrix: _Scores,
-    counts: np.ndarray,
-    seeds: int,
-    sign: float,
-    alpha: float,
-    family: str,
-    level: float,
-    wilcoxon: bool = False,
-) -> _Round | None:
-    """Replays the round at which every point still in the race had ``seeds`` seeds: those
-    points are the ones with at least that many (a point the race dropped stopped earlier);
-    their scores on seeds 0..seeds-1; the leader is the best mean among them."""
-    columns = matrix.seeds < seeds
-    rows = np.flatnonzero(counts >= seeds)
-    values = matrix.values[np.ix_(rows, columns)]
-    scored = ~np.all(np.isnan(values), axis=1)  # a point whose every trial failed is out
-    rows, values = rows[scored], values[scored]
-    if not len(rows):
-        return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        means = {"n": np.count_nonzero(~np.isnan(values), axis=1), "mean": np.nanmean(values, axis=1)}
-    b = _ranked_best(means, sign)
-    tests, tested = _core(values, sign, alpha, b, family, wilcoxon, level, intervals=wilcoxon)
-    return _Round(rows, int(rows[b]), tests, tested)
-
-
-def race_step(
-    scores: pd.DataFrame,
-    points: Iterable[Hashable],
-    lower_is_better: bool,
-    min_repeats: int = 3,
-    max_repeats: int = 10,
-    alpha: float = ALPHA,
-    family: str = "best",
-) -> RaceStep:
-    """The race's next round: which points get which seed, and why (the rule: module docstring).
-
-    Args:
-        scores: what has run so far (point, seed, value), seeds numbered from 0 as the race
-            gives them; a trial that ran and failed is a row whose value is NaN (a point with no
-            row for a seed the race gave it gets the seed again: a resumed round).
-        points: every point of the study, run or not.
-        family: what Holm corrects over, as in :func:`compare`, among the points still racing.
-    """
-    check_race(min_repeats, max_repeats)
-    if not 0 < alpha < 1:
-        raise StatisticsError(f"alpha must lie between 0 and 1, not {alpha}")
-    if family not in FAMILIES:
-        raise StatisticsError(f"family must be one of {', '.join(FAMILIES)}, not {family!r}")
-    points = list(dict.fromkeys(points))
-    if not points:
-        raise StatisticsError("the race needs at least one point")
-    matrix = _scores(scores, points)
-    if len(matrix.labels) > len(points):
-        outside = ", ".join(str(p) for p in matrix.labels[len(points) :])
-        raise StatisticsError(f"scores for points outside the race: {outside}")
-    run = [set(matrix.seeds[matrix.ran[i]].tolist()) for i in range(len(points))]
-    missing = np.array([_first_missing(seeds) for seeds in run])
-    counts = missing  # the race gives seeds in order: a point has seeds 0..count-1
-    first = int(missing.min())
-    if first < min_repeats:
-        chosen = [p for p, seeds in zip(points, run) if first not in seeds]
-        reason = (
-            f"every point gets {_count(min_repeats, 'seed')} first: "
-            f"adding seed {first} to {_count(len(chosen), 'point')}"
-        )
-        return RaceStep(chosen, first, reason)
-
-    sign = 1.0 if lower_is_better else -1.0
-    looks = max_repeats - min_repeats  # rounds that can drop a point before the last
-
-    def drop_level(seeds: int) -> float:
-        return alpha if seeds >= max_repeats or looks < 1 else alpha / looks
-
-    top = int(counts.max())
-    behind = np.flatnonzero(counts == top - 1)
-    if top > min_repeats and len(behind) and top - 1 < max_repeats:
-        # a round that did not finish (a resumed race): who tied when the leaders got seed top-1?
-        previous = _round(matrix, counts, top - 1, sign, alpha, family, drop_level(top - 1))
-        owed = [] if previous is None else [i for i in behind if previous.verdict(i) in ("tie", "best")]
-        if owed:
-            chosen = [points[i] for i in owed]
-            reason = (
-                f"finishing the round of seed {top - 1}: {_count(len(chosen), 'point')} that tied "
-                f"with the leader ({points[previous.leader]}) did not get it yet"
-            )
-            return RaceStep(chosen, top - 1, reason, points[previous.leader])
-
-    current = _round(matrix, counts, top, sign, alpha, family, drop_level(top))
-    if current is None:
-        return RaceStep([], None, "the race is over: every trial failed")
-    leader = points[current.leader]
-
-    def result() -> Comparison:
-        return _race_result(matrix, points, counts, top, sign, alpha, family, drop_level)
-
-    tied = [int(r) for r, v in zip(current.rows, current.tests["verdict"]) if v == "tie"]
-    verb = "ties" if len(tied) == 1 else "tie"
-    if not tied or top >= max_repeats:
-        why = (
-            f"{_count(len(tied), 'point')} still {verb} with it at {top} seeds"
-            if tied
-            else "every other point is worse"
-        )
-        return RaceStep([], None, f"the race is over: {leader} leads; {why}", leader, result)
-    chosen = [leader] + [points[i] for i in tied]
-    to = "it" if len(tied) == 1 else "them"
-    reason = f"{_count(len(tied), 'point')} still {verb} with the leader ({leader}): adding seed {top} to {to} and the leader"
-    return RaceStep(chosen, top, reason, leader, result)
-
-
-def _race_result(
-    matrix: _Scores,
-    points: list[Hashable],
-    counts: np.ndarray,
-    top: int,
-    sign: float,
-    alpha: float,
-    family: str,
-    drop_level: Callable[[int], float],
-) -> Comparison:
-    """Every point of the race against the leader: those still in it as the last round tested
-    them (with the Wilcoxon check); a dropped one as the round that dropped it did, and its
-    difference to the leader on the seeds they share."""
-    last = _round(matrix, counts, top, sign, alpha, family, drop_level(top), wilcoxon=True)
-    rows = np.flatnonzero(~np.all(np.isnan(matrix.values), axis=1))
-    where = {int(r): k for k, r in enumerate(rows)}
-    labels, values = [points[r] for r in rows], matrix.values[rows]
-    summary = _summary(values, alpha)
-    b = where[last.leader]
-    others = np.array([k for k in range(len(rows)) if k != b], dtype=int)
-    tests = _pair_tests(values, others, np.full(len(others), b), alpha, wilcoxon=False)
-    tests = {name: _spread(column, others, len(rows)) for name, column in tests.items()}
-    tests |= {"p": np.full(len(rows), np.nan), "p_wilcoxon": np.full(len(rows), np.nan)}
-    tests["verdict"] = np.full(len(rows), "worse", dtype=object)
-    racing = set(last.rows.tolist())
-    rounds = [(last, racing)] + [
-        (
-            _round(matrix, counts, c, sign, alpha, family, drop_level(c)),
-            {int(r) for r in rows if counts[r] == c},
-        )
-        for c in sorted({int(counts[r]) for r in rows if int(r) not in racing})
-    ]
-    for then, members in rounds:  # each point as the round that decided it
-        for k, r in enumerate(then.rows if then else ()):
-            if int(r) in members:
-                for name, column in then.tests.items():
-                    if then is last or name in ("p", "p_raw"):
-                        tests[name][where[int(r)]] = column[k]
-                if then is not last:
-                    tests["verdict"][where[int(r)]] = (
-                        "worse" if then.tests["verdict"][k] == "worse" else "tie"
-                    )
-    tests["verdict"][b] = "best"
-    dropped = len(rows) - len(racing)
-    note = (
-        f"; racing: a point left the race when its p < {drop_level(0):.2g}, the last round decided at "
-        f"{drop_level(top):.2g}; {_count(dropped, 'point')} left in earlier rounds (their p: of that round)"
-    )
-    level = drop_level(top)  # alpha at the last round; a race still going decides at alpha / looks
-    return _comparison(labels, values, summary, tests, last.tested, b, sign, alpha, family, None, note, level)
-
-
-def _spread(column: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
-    out = np.full(size, np.nan)
-    out[rows] = column
-    return out
-
-
-def _first_missing(seeds: set[int]) -> int:
-    k = 0
-    while k in seeds:
-        k += 1
-    return k
-
-
-# --- formatting ------------------------------------------------------------------------------
-
-
-def decimals(half_width: float, fallback: int = 3) -> int:
-    """Decimals that show a CI half-width to one significant digit (two when it starts with 1)."""
-    if not np.isfinite(half_width) or half_width <= 0:
-        return fallback
-    exponent = math.floor(math.log10(half_width))
-    leading = half_width / 10.0**exponent
-    places = -exponent + (1 if leading < 1.95 else 0)
-    return max(0, min(places, 10))
-
-
-def mean_pm(mean: float, low: float, high: float, places: int | None = None, pm: str = " ± ") -> str:
-    """``0.559 ± 0.004``: a mean and its interval's half-width; the mean alone without one."""
-    half = (high - low) / 2 if np.isfinite(low) and np.isfinite(high) else math.nan
-    if not np.isfinite(half):
-        return _number(mean) if places is None else f"{mean:.{places}f}"
-    if places is None:
-        places = decimals(half)
-    return f"{mean:.{places}f}{pm}{half:.{places}f}"
-
-
-def shown_verdicts(table: pd.DataFrame) -> pd.Series:
-    """The verdicts as people read them: a "tie" that no test backs (fewer than two seeds in
-    common with the best, so no p) is "untested"."""
-    p = table["p"] if "p" in table else pd.Series(np.nan, index=table.index)
-    return table["verdict"].where(~((table["verdict"] == "tie") & p.isna()), "untested")
-
-
-def format_p(p: float) -> str:
-    """``0.21``, ``0.004``, ``<0.001``; ``untested`` for NaN."""
-    if not np.isfinite(p):
-        return "untested"
-    if p < 0.001:
-        return "<0.001"
-    if p < 0.01:
-        return f"{p:.3f}"
-    return f"{p:.2f}"
-
-
-def _p(p: float) -> str:
-    text = format_p(p)
-    return text if text == "untested" else ("p" + text if text.startswith("<") else f"p={text}")
-
-
-def _number(x: float) -> str:
-    return f"{x:.4g}" if np.isfinite(x) else "nan"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
