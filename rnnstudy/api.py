@@ -99,6 +99,7 @@ def optimize(
             ended, and the same call again resumes.
     """
     from rnnstudy.run import driver
+    from rnnstudy.run.preflight import RunOptions
     from rnnstudy.stores.mlflow_tracking import default_tracking_uri
     from rnnstudy.stores.optuna_storage import default_storage_url
 
@@ -112,7 +113,7 @@ def optimize(
     fixed.update({k: v for k, v in (("epochs", epochs), ("subset", subset)) if v is not None})
     storage = storage or default_storage_url()
     tracking_uri = tracking_uri or default_tracking_uri()
-    options = driver.RunOptions(
+    options = RunOptions(
         storage_url=storage,
         tracking_uri=tracking_uri,
         workers=workers,

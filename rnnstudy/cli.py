@@ -185,7 +185,7 @@ def optimize(
     (workers kept dying); 130 Ctrl-C, 143 SIGTERM (run again to resume).
     """
     from rnnstudy.durations import parse_duration
-    from rnnstudy.run.driver import RunOptions
+    from rnnstudy.run import RunOptions
     from rnnstudy.run.driver import optimize as run
 
     if budget is not None:

@@ -259,7 +259,7 @@ def tiny_study(tmp_path_factory) -> TinyStudy:
     """
     from mlflow import MlflowClient
 
-    from rnnstudy.run.driver import RunOptions, optimize
+    from rnnstudy.run import RunOptions, optimize
 
     root = tmp_path_factory.mktemp("tiny-study")
     data_dir = write_fashion(root / "data")

@@ -356,7 +356,7 @@ def test_the_dry_run_builds_every_point_and_times_each_distinct_model_once(plugi
     import io
 
     from rnnstudy.plugins.registry import default_registry
-    from rnnstudy.run.driver import validate
+    from rnnstudy.run.preflight import validate
 
     # learning_rate does not change the computation: 4 points, 2 models to time
     study = spec(search={"units": [2, 4], "learning_rate": [0.01, 0.1]}, fixed={"epochs": 3, "batch_size": 8})
@@ -374,7 +374,7 @@ def test_the_dry_run_of_a_model_that_is_not_keras_says_why_there_is_no_estimate(
 
     from rnnstudy import Study
     from rnnstudy.plugins.registry import default_registry
-    from rnnstudy.run.driver import validate
+    from rnnstudy.run.preflight import validate
 
     study = Study(dataset="tiny_images", model="scripted", search={"quality": [0.2, 0.8]})
     timer = estimate.Timer(steps=1)
@@ -393,7 +393,7 @@ def test_a_model_that_is_not_keras_is_timed_by_its_own_train_on_batch(tmp_path):
 
     from rnnstudy import Study
     from rnnstudy.plugins.registry import default_registry
-    from rnnstudy.run.driver import validate
+    from rnnstudy.run.preflight import validate
 
     (tmp_path / "tiny.txt").write_text("abcdefgh" * 50)
     fixed = {"corpus": "tiny", "sequence_length": 4, "epochs": 2, "batch_size": 8, "optimizer": "sgd"}

@@ -21,8 +21,8 @@ import numpy as np
 import optuna
 import pytest
 
+from rnnstudy import plugins
 from rnnstudy.errors import SearchSpaceError
-from rnnstudy.plugins import contract as plugins
 from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy.spec.space import Float, Int
 
@@ -60,7 +60,7 @@ def tuner_fit(hypermodel, hp, *args, **kwargs):
 
 def rnnstudy_fit(hypermodel, hp, model, **fit_args):
     """The trial runner's call: the hypermodel's hook adapted once (rnnstudy.plugins)."""
-    return plugins.hypermodel(lambda info: hypermodel, {}).fit(hp, model, **fit_args)
+    return plugins.adapt(lambda info: hypermodel, {}).fit(hp, model, **fit_args)
 
 
 # --- the guide's build function --------------------------------------------------------

@@ -166,7 +166,8 @@ def test_a_study_run_before_the_record_says_so(study):
 
 
 def test_the_record_never_holds_a_password_and_a_resume_adds_one(tmp_path):
-    from rnnstudy.run.driver import RunOptions, Session
+    from rnnstudy.run.driver import Session
+    from rnnstudy.run.preflight import RunOptions
     from rnnstudy.spec.study import Study, pack_study
     from rnnstudy.stores import provenance as record
     from rnnstudy.stores.mlflow_tracking import Tracker

@@ -65,7 +65,8 @@ def test_no_store_holds_a_password_of_the_study_file(project):
 
 
 def test_a_study_made_in_code_is_recorded_without_its_passwords(tmp_path):
-    from rnnstudy.run.driver import RunOptions, Session
+    from rnnstudy.run.driver import Session
+    from rnnstudy.run.preflight import RunOptions
     from rnnstudy.spec.study import Study, pack_study
     from rnnstudy.stores import provenance as record
     from rnnstudy.stores.mlflow_tracking import Tracker

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from rnnstudy.cli import cli
 from rnnstudy.plugins.registry import Registry
 from rnnstudy.results import trials_frame
-from rnnstudy.run.driver import validate
+from rnnstudy.run.preflight import validate
 from rnnstudy.spec.study import load_study
 from rnnstudy.stores.mlflow_tracking import Tracker
 

@@ -1,17 +1,17 @@
 """The plugin contract: what a dataset, a model and an optimizer plugin are, in one place.
 
-A plugin is an entry point in one of three groups (see rnnstudy.registry):
+A plugin is an entry point in one of three groups (see :mod:`rnnstudy.plugins.registry`):
 
 - ``rnnstudy.datasets``: a :class:`DatasetPlugin`, ``load(hp, *, data_dir=None) -> Data``,
   called once per trial (cache the file reading, slice per ``hp``);
 - ``rnnstudy.models``: a :class:`ModelPlugin`, ``factory(info) -> hypermodel``, given the
   data's ``info`` (shapes, classes, vocabulary). The hypermodel is a Keras Tuner
-  ``HyperModel`` (or any object with ``build(hp)``), or a plain ``build(hp)`` function; see
-  :class:`HyperModel` for its optional hooks;
+  ``HyperModel`` (or any object with ``build(hp)``: a :class:`ModelBuilder`), or a plain
+  ``build(hp)`` function; see :class:`ModelBuilder` for its optional hooks;
 - ``rnnstudy.optimizers``: an :class:`OptimizerPlugin`, ``make(hp) -> keras.optimizers.Optimizer``.
 
 Every plugin declares its hyperparameters through Keras Tuner's ``hp`` API; the study decides
-which are searched or fixed. A hypermodel is adapted once, where it is made (:func:`hypermodel`,
+which are searched or fixed. A hypermodel is adapted once, where it is made (:func:`adapt`,
 as Keras Tuner's ``get_hypermodel`` does): the trial runner then calls every hook
 unconditionally. tests/test_plugin_contract.py checks every built-in plugin against this.
 """
@@ -27,7 +27,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from rnnstudy.plugins.data import Data
+from rnnstudy.plugins.data import Data, Info
 
 
 class DatasetPlugin(Protocol):
@@ -35,7 +35,7 @@ class DatasetPlugin(Protocol):
 
 
 class ModelPlugin(Protocol):
-    def __call__(self, info: dict[str, Any]) -> Any: ...  # a HyperModel, or a build(hp) function
+    def __call__(self, info: Info) -> ModelBuilder | Callable[[Any], Any]: ...
 
 
 class OptimizerPlugin(Protocol):
@@ -43,8 +43,9 @@ class OptimizerPlugin(Protocol):
 
 
 @runtime_checkable
-class HyperModel(Protocol):
-    """A model plugin's hypermodel. Only ``build`` is required.
+class ModelBuilder(Protocol):
+    """What a model plugin makes: a hypermodel, such as Keras Tuner's ``HyperModel``. Only
+    ``build`` is required.
 
     Optional hooks, each called once per trial when present:
 
@@ -56,7 +57,7 @@ class HyperModel(Protocol):
       and, for the time estimate before a study starts, may offer Keras' ``train_on_batch(x, y)``
       and ``test_on_batch(x, y)`` (one step each; without them the estimate is "unknown").
       Without a hook, ``model.fit`` is called with the same arguments. A trial resumed from
-      a checkpoint (rnnstudy.checkpoint) also passes ``initial_epoch``, which the hook hands on
+      a checkpoint (rnnstudy.trial.checkpoint) also passes ``initial_epoch``, which the hook hands on
       to ``model.fit``: a hook that names its arguments and not that one is never resumed.
     - ``metrics() -> list``: Keras metrics to compile with besides accuracy (e.g. perplexity).
     - ``artifacts(model, data, directory)``: write files for the trial's MLflow run.
@@ -138,7 +139,7 @@ def _no_artifacts(model, data: Data, directory: Path) -> None:
 
 
 @dataclass(frozen=True)
-class Hypermodel:
+class AdaptedHypermodel:
     """A hypermodel with every hook present: the plugin's own, or the default."""
 
     build: Callable[[Any], Any]
@@ -150,12 +151,12 @@ class Hypermodel:
     source: Any = None  # what the plugin made
 
 
-def hypermodel(factory: ModelPlugin, info: dict[str, Any]) -> Hypermodel:
+def adapt(factory: ModelPlugin, info: Info) -> AdaptedHypermodel:
     """Make a model plugin's hypermodel for data described by ``info``, and adapt it."""
     made = factory(info)
-    build = made.build if isinstance(made, HyperModel) else made
+    build = made.build if isinstance(made, ModelBuilder) else made
     fit, tuner_fit, resumable = _fit_hook(made)
-    return Hypermodel(
+    return AdaptedHypermodel(
         build=build,
         fit=fit,
         tuner_fit=tuner_fit,

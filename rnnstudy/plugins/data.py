@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -20,14 +20,32 @@ from rnnstudy.errors import DataNotFoundError
 DATA_DIR_ENV = "RNNSTUDY_DATA_DIR"
 
 
+class Info(TypedDict, total=False):
+    """What a dataset tells the model plugins about its data (``Data.info``).
+
+    Every dataset gives ``input_shape``, ``num_classes`` and ``loss``; the rest are a text
+    dataset's, or a dataset's own (a key not listed here is allowed and passed on as it is)."""
+
+    input_shape: tuple[int, ...]  # one sample's shape, without the batch axis
+    num_classes: int
+    loss: str  # the Keras loss that fits the labels
+    class_names: tuple[str, ...]
+    vocabulary: tuple[str, ...]  # index -> token; 0 is padding
+    level: str  # "word" or "char"
+    separator: str  # what joins tokens back into text
+    sequence_length: int
+    embedding_matrix: Any  # vocabulary x dims, pretrained (GloVe), when asked for
+    params: dict[str, Any]  # facts the dataset found out, logged as the trial's MLflow params
+
+
 @dataclass
 class Data:
     """Train, validation and test arrays, and what a model needs to know about them.
 
-    ``info`` holds at least ``input_shape`` (without the batch axis), ``num_classes`` and
-    ``loss`` (the Keras loss that fits the labels); text datasets add their vocabulary. An
-    optional ``params`` dict holds facts the dataset found out (words missing from GloVe, say),
-    logged as MLflow params of the trial.
+    ``info`` (an :class:`Info`) holds at least ``input_shape`` (without the batch axis),
+    ``num_classes`` and ``loss`` (the Keras loss that fits the labels); text datasets add their
+    vocabulary. An optional ``params`` dict holds facts the dataset found out (words missing
+    from GloVe, say), logged as MLflow params of the trial.
     """
 
     x_train: Any
@@ -36,7 +54,7 @@ class Data:
     y_val: Any
     x_test: Any
     y_test: Any
-    info: dict[str, Any] = field(default_factory=dict)
+    info: Info = field(default_factory=Info)
 
     def sizes(self) -> dict[str, int]:
         return {"n_train": len(self.y_train), "n_val": len(self.y_val), "n_test": len(self.y_test)}
@@ -89,7 +107,7 @@ def not_found(dataset: str, looked: Iterable[Path | None], how: str) -> DataNotF
     return DataNotFoundError(f"{dataset} data not found (looked in {places}); {how}")
 
 
-def hold_out(x_train, y_train, x_test, y_test, validation: int, info: dict[str, Any]) -> Data:
+def hold_out(x_train, y_train, x_test, y_test, validation: int, info: Info) -> Data:
     """A dataset that ships train and test only: the last ``validation`` training samples validate."""
     if not 0 < validation < len(y_train):
         raise DataNotFoundError(f"validation_samples={validation} must be between 1 and {len(y_train) - 1}")

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any
 
 from rnnstudy.errors import PluginError
+from rnnstudy.plugins.contract import DatasetPlugin, ModelPlugin, OptimizerPlugin
+
+PluginObject = DatasetPlugin | ModelPlugin | OptimizerPlugin  # what an entry point loads, by kind
 
 KINDS = ("dataset", "model", "optimizer")
 GROUPS = {kind: f"rnnstudy.{kind}s" for kind in KINDS}
@@ -30,7 +32,7 @@ class Plugin:
     kind: str
     package: str
     version: str
-    obj: Any = None
+    obj: PluginObject | None = None
     error: str | None = None
 
 
@@ -41,7 +43,9 @@ class Registry:
         self._plugins: dict[str, dict[str, Plugin]] = {kind: {} for kind in KINDS}
         self._loaded = not entry_points
 
-    def add(self, kind: str, name: str, obj: Any, *, package: str = "local", version: str = "") -> None:
+    def add(
+        self, kind: str, name: str, obj: PluginObject, *, package: str = "local", version: str = ""
+    ) -> None:
         """Register ``obj`` directly (used by tests and by code that embeds rnnstudy)."""
         self._check_kind(kind)
         self._plugins[kind][name] = Plugin(name, kind, package, version, obj)

@@ -5,28 +5,7 @@ the figures (plots) and LaTeX and other exports (export).
 Everything is read from MLflow (and Optuna's storage for Optuna's own plots), so a report works
 for a study another machine ran."""
 
-from rnnstudy.errors import ReportError
-from rnnstudy.results.outputs import publish, write_all
-from rnnstudy.results.readback import (
-    StudyFacts,
-    completed,
-    histories,
-    optuna_study,
-    study_facts,
-    trials_frame,
-)
-from rnnstudy.results.report import (
-    CURVE_METRICS,
-    FORMATS,
-    Report,
-    ReportOptions,
-    make_report,
-    markdown_table,
-    per_model,
-    pivot,
-    seed_means,
-    table,
-)
+from rnnstudy._lazy import exports
 
 __all__ = [
     "CURVE_METRICS",
@@ -49,3 +28,27 @@ __all__ = [
     "trials_frame",
     "write_all",
 ]
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "CURVE_METRICS": "rnnstudy.results.report",
+        "FORMATS": "rnnstudy.results.report",
+        "Report": "rnnstudy.results.report",
+        "ReportError": "rnnstudy.errors",
+        "ReportOptions": "rnnstudy.results.report",
+        "StudyFacts": "rnnstudy.results.readback",
+        "completed": "rnnstudy.results.readback",
+        "histories": "rnnstudy.results.readback",
+        "make_report": "rnnstudy.results.report",
+        "markdown_table": "rnnstudy.results.report",
+        "optuna_study": "rnnstudy.results.readback",
+        "per_model": "rnnstudy.results.report",
+        "pivot": "rnnstudy.results.report",
+        "publish": "rnnstudy.results.outputs",
+        "seed_means": "rnnstudy.results.report",
+        "study_facts": "rnnstudy.results.readback",
+        "table": "rnnstudy.results.report",
+        "trials_frame": "rnnstudy.results.readback",
+        "write_all": "rnnstudy.results.outputs",
+    },
+)

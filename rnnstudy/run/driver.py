@@ -13,53 +13,30 @@ trials are kept and only the rest runs.
 from __future__ import annotations
 
 import contextlib
-import copy
 import os
 import signal
 import sys
 import threading
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any, TextIO
 
 from rnnstudy import faults
-from rnnstudy.durations import human, parse_duration
-from rnnstudy.errors import Exit, Interrupted, RnnstudyError, SearchSpaceError, Stopped, StorageError
+from rnnstudy.errors import Exit, Interrupted, RnnstudyError, Stopped, StorageError
 from rnnstudy.keys import BEST_TRIAL_TAG, PARENT_RUN_ATTR, STORAGE_TAG, TRACKING_ATTR
-from rnnstudy.plugins.registry import KINDS, Registry, default_registry
-from rnnstudy.run import estimate, supervisor, worker
+from rnnstudy.plugins.registry import default_registry
+from rnnstudy.run import estimate, preflight, supervisor, worker
 from rnnstudy.run.planner import Plan, plan
 from rnnstudy.run.pool import Pool
+from rnnstudy.run.preflight import RunOptions
 from rnnstudy.run.supervisor import Supervisor
 from rnnstudy.runtime import devices
-from rnnstudy.spec.hyperparameters import HyperParameters
-from rnnstudy.spec.study import Study, load_study, pack_study
+from rnnstudy.spec.study import Study
 from rnnstudy.stores import heartbeat, optuna_internals, provenance
 from rnnstudy.stores.outcome import DONE_STATES, Ending, Outcome, end_trial
-from rnnstudy.trial import checkpoint
 from rnnstudy.trial.messages import Assignment, TrialEnded
 from rnnstudy.urls import redact
 
 STOP_SECONDS = 60  # how long interrupted workers get to end their trials
-
-
-@dataclass
-class RunOptions:
-    """How to run a study (not what it searches)."""
-
-    storage_url: str | None = None
-    tracking_uri: str | None = None
-    workers: int | None = None  # None: GPUs × workers_per_gpu, else 1 (rnnstudy.runtime.devices.placement)
-    data_dir: str | None = None
-    trials_per_worker: int = 25
-    overrides: dict[str, Any] = field(default_factory=dict)
-    command: str | None = None  # the command line, shown redacted as the way to resume
-    backend: str | None = None  # the Keras backend, over the study's
-    workers_per_gpu: int | None = None  # trials that share one GPU (1 when None)
-    budget: str | None = None  # --budget: refuse a study whose estimated time is longer
-    checkpoint_dir: str | None = None  # --checkpoint-dir; None: the MLflow artifact store
-    keep_models: bool = False  # --keep-models: log complete trials' models
-    deterministic: bool = False  # --deterministic: the backend's deterministic ops in every worker
 
 
 @dataclass(frozen=True)
@@ -122,49 +99,17 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         Interrupted: Ctrl-C or SIGTERM; the running trials were ended, and the same call resumes.
     """
     from rnnstudy.runtime import backend
-    from rnnstudy.stores.mlflow_tracking import default_tracking_uri
-    from rnnstudy.stores.optuna_storage import default_storage_url
 
     out = out or sys.stdout
-    budget_s = parse_duration(options.budget) if options.budget else None  # before anything else
-    given = isinstance(study_path, Study)  # defined in code (a notebook): sent to workers pickled
-    spec = copy.deepcopy(study_path) if given else load_study(study_path)
-    packed = pack_study(spec) if given else None
-    spec.override(**options.overrides)
-    storage_url = options.storage_url or default_storage_url()
-    gpus = devices.visible_gpus()  # each worker on one GPU, round-robin; none: the CPU, as before
-    options = replace(options, workers=len(devices.placement(gpus, options.workers_per_gpu, options.workers)))
-    _check_options(options, storage_url)
-    checkpoint_root = checkpoint.folder_root(options.checkpoint_dir) if options.checkpoint_dir else None
-    searched = _searched_backends(spec, options)  # a study comparing backends: workers of each
-    wanted = backend.check(options.backend or spec.backend)  # one line, before any worker starts
-    known = None if wanted == "auto" or searched else wanted
-    pool = Pool(
-        worker.WorkerConfig(
-            study_path=str(spec.path or ""),
-            study=packed,
-            overrides=options.overrides,
-            storage_url=storage_url,
-            tracking_uri=options.tracking_uri or default_tracking_uri(),
-            data_dir=options.data_dir,
-            max_trials=options.trials_per_worker,
-            checkpoint_root=checkpoint_root,
-            keep_models=options.keep_models,
-            # auto: the backend's environment comes with the go
-            env=backend.env(known, options.workers, deterministic=options.deterministic) if known else {},
-        ),
-        gpus=gpus,
-        backend=wanted,
-        searched={
-            name: backend.env(name, options.workers, deterministic=options.deterministic) for name in searched
-        },
-    )
-    for _ in range(min(options.workers, _most_trials(spec))):
+    flight = preflight.resolve(study_path, options)  # one line on bad input, before anything else
+    spec, options, gpus, storage_url = flight.spec, flight.options, flight.gpus, flight.storage_url
+    pool = Pool(flight.worker_config(), gpus=gpus, backend=flight.wanted, searched=flight.searched_envs())
+    for _ in range(min(options.workers, preflight.most_trials(spec))):
         pool.start()  # they get ready while the study is checked and set up
-    known = known or (backend.DEFAULT if backend.DEFAULT in searched or not searched else searched[0])
+    known = flight.check_backend
     if gpus:  # the check builds and times its models on the first GPU, beside the workers
         os.environ.update(devices.memory_env(known))
-        print(_placement(gpus, options), file=out, flush=True)
+        print(preflight.placement_line(gpus, options), file=out, flush=True)
     backend.start(known)  # auto's check builds under the default; a search's, under one of its own
     import optuna
 
@@ -173,9 +118,11 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         # check everything before anything is written
         models: list = []
         timer = estimate.Timer()  # the time estimate: a few steps of each distinct model
-        points = validate(spec, default_registry(), options.data_dir, out, models=models, timer=timer)
+        points = preflight.validate(
+            spec, default_registry(), options.data_dir, out, models=models, timer=timer
+        )
         # a study over its --budget is refused here
-        estimated, cost = _estimate(spec, timer, points, options, gpus, models, budget_s)
+        estimated, cost = preflight.estimate_line(flight, timer, points, models)
         storage, tracker = _open_stores(storage_url, pool.config.tracking_uri)
         session = Session(spec, points, storage_url, storage, tracker)
 
@@ -183,14 +130,16 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         with session.lock():
             session.study = _open_study(session)
             session.experiment_id, session.parent_id = _parent_run(session)
-            provenance.write(session, options, env=pool.config.env, packed=packed)  # for rnnstudy rerun
+            provenance.write(
+                session, options, env=pool.config.env, packed=flight.packed
+            )  # for rnnstudy rerun
             lost = recover(session)
             session.first = len(session.study.get_trials(deepcopy=False))  # this run's trials come after
             planned = plan(session.study, spec, points, session.first)
             waiting = _waiting_points(session.study)  # before this run's workers claim any
         to_run = planned.waiting
         go = {"experiment_id": session.experiment_id, "parent_run_id": session.parent_id}
-        if wanted == "auto":
+        if flight.wanted == "auto":
             chosen = backend.choose(models)
             go["env"] = backend.env(chosen, options.workers, deterministic=options.deterministic)
             print(f"backend auto: {chosen} (rnnstudy.runtime.backend.choose)", file=out, flush=True)
@@ -300,19 +249,6 @@ def _open_stores(storage_url: str, tracking_uri: str):
     return storage, tracker()
 
 
-def _searched_backends(spec: Study, options: RunOptions) -> list[str]:
-    """The backends a study compares, each checked installed; [] when it searches none."""
-    from rnnstudy.runtime import backend
-
-    searched = spec.searched_backends
-    if searched and options.backend:
-        raise backend.BackendError(
-            f"--backend {options.backend} with a study that searches backend ({', '.join(searched)}): "
-            "leave out --backend, or take backend out of the study's search"
-        )
-    return [backend.check(name) for name in searched]
-
-
 def _backend_to_start(session: Session, pool: Pool) -> str | None:
     """Which backend a new worker runs, where the study compares backends: of those with
     trials waiting, the one fewest workers run (None: the pool's choice)."""
@@ -330,139 +266,6 @@ def _waiting_points(study) -> list[dict]:
     from rnnstudy.stores.optuna_internals import enqueued_point
 
     return [enqueued_point(t) or {} for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))]
-
-
-def _most_trials(spec: Study) -> int:
-    """An upper bound of the trials this run may start (0 when the study's space is wrong:
-    validation will say what)."""
-    seeds = spec.max_repeats if spec.racing else max(len(spec.seeds), 1)
-    if spec.sampler != "grid":
-        return spec.trials * seeds  # a sampling study must say how many (Study checks)
-    try:
-        return min(len(spec.grid_points) * seeds, spec.trials or 10**9)
-    except RnnstudyError:
-        return 0
-
-
-def _placement(gpus: list, options: RunOptions) -> str:
-    names = sorted({g.name for g in gpus})
-    most = -(-options.workers // len(gpus))  # round-robin: the most on one GPU
-    per_gpu = "one per GPU" if most == 1 else f"up to {most} per GPU"
-    return f"{len(gpus)} GPU(s) ({', '.join(names)}): {options.workers} worker(s), {per_gpu}"
-
-
-def _estimate(spec: Study, timer, points, options: RunOptions, gpus: list, models: list, budget_s):
-    """The study's estimated time as a line to show (rnnstudy.estimate), and a trial's estimated
-    seconds by its values (None without an estimate); refuse it when over ``--budget``. Shown
-    once the stores are reached, so a mistake is still one line."""
-    from rnnstudy.runtime.precision import recurrent
-
-    rnn = bool(models) and all(recurrent(m) for m in models)
-    efficiency = estimate.measured_efficiency(
-        options.workers, cores=devices.cores_here(), gpus=len(gpus), recurrent=rnn
-    )
-    guess = estimate.for_study(spec, timer, points, workers=options.workers, efficiency=efficiency)
-    if guess is None:
-        reason = timer.untimed or "no point of the study builds"
-        if budget_s is not None:
-            raise estimate.BudgetError(
-                f"--budget {options.budget} cannot be checked: {reason}; leave out --budget"
-            )
-        return estimate.unknown(reason), None
-    if budget_s is not None:
-        guess.check(budget_s, options.budget)
-    within = f"; within --budget {options.budget}" if budget_s is not None else ""
-    timing = f" ({timer.models} model(s) timed in {human(timer.seconds)})"
-    return guess.text() + timing + within, estimate.trial_cost(guess, timer)
-
-
-def _check_options(options: RunOptions, storage_url: str) -> None:
-    from rnnstudy.stores.optuna_storage import is_sqlite
-
-    if options.workers < 1:
-        raise RnnstudyError(f"--workers {options.workers} must be >= 1")
-    if options.workers > 1 and is_sqlite(storage_url):
-        raise StorageError(
-            f"--workers {options.workers} with SQLite storage {redact(storage_url)}: SQLite locks under "
-            "several processes; use the default journal file (leave out --storage) or postgresql://..."
-        )
-
-
-def validate(
-    spec: Study,
-    registry: Registry,
-    data_dir: str | None,
-    out: TextIO | None = None,
-    models: list | None = None,
-    timer: estimate.Timer | None = None,
-):
-    """Dry-run the study's plugins on its data; return the grid points (None when sampling).
-
-    Raises before anything is written: an unknown plugin or hyperparameter, a value or range a
-    plugin does not allow, data that is not there. A point whose model fails to build for any
-    other reason is only a warning: its trial will fail and the study go on without it.
-
-    With ``timer``, every point is built (not only those the check needs) and each distinct
-    model's training steps are timed on the real data, for the time estimate.
-    """
-    from rnnstudy.trial.runner import build_trial, declare_fit
-
-    for kind in KINDS:
-        for name in _mentioned(spec, kind):
-            registry.get(kind, name)
-    points = spec.grid_points if spec.sampler == "grid" else None
-    declared: dict[str, Any] = {}
-    unbuildable: set[str] = set()
-
-    def dry_run(point: dict[str, Any] | None) -> None:
-        hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
-        try:
-            started = time.perf_counter()
-            built = build_trial(hp, registry, data_dir)
-            declare_fit(built, hp)
-            if models is not None:
-                models.append(built.model)
-            if timer is not None:
-                timer.add(point, built, hp.values, time.perf_counter() - started)
-        except RnnstudyError:
-            raise
-        except Exception as exc:
-            unbuildable.update(point or {})
-            print(
-                f"warning: {point or 'the default point'} does not build ({type(exc).__name__}: {exc}); "
-                "its trial will fail",
-                file=out or sys.stderr,
-            )
-        declared.update(hp.declared)
-
-    def unknown() -> list[str]:
-        named = set(spec.search) | set(spec.fixed) | {k for p in points or () for k in p}
-        return sorted(named - set(declared) - unbuildable)
-
-    # a point whose values earlier builds already admit is skipped, unless a name is still
-    # unknown then: it may be declared only under that point's values (a conditional one)
-    skipped = []
-    for point in points or [None]:
-        if declared and _admitted(point, declared):
-            skipped.append(point)
-        else:
-            dry_run(point)
-    rerun = bool(unknown())
-    for point in skipped if rerun else ():
-        dry_run(point)
-    import keras
-
-    keras.backend.clear_session()
-    if unknown():
-        raise SearchSpaceError(
-            f"unknown hyperparameter(s) {', '.join(unknown())}: no plugin of this study declares them; "
-            f"known: {', '.join(sorted(declared))}"
-        )
-    for point in skipped if timer is not None and not rerun else ():  # the estimate needs every model
-        dry_run(point)
-    if timer is not None:
-        keras.backend.clear_session()
-    return points
 
 
 def _open_study(session: Session):
@@ -520,11 +323,6 @@ def recover(session: Session, held: set[int] = frozenset()) -> int:
     for trial, reason in lost:
         session.end(trial.number, Ending(Outcome.LOST, reason=reason))
     return len(lost)
-
-
-def _admitted(point: dict[str, Any] | None, declared: dict[str, Any]) -> bool:
-    """Whether a dry run of ``point`` could only repeat what an earlier one found."""
-    return point is not None and all(k in declared and declared[k].admits(v) for k, v in point.items())
 
 
 def _run_workers(
@@ -691,14 +489,6 @@ def best_trial(study) -> tuple[int, float] | None:
 
 def _count(study, states: tuple[str, ...]) -> int:
     return sum(t.state.name in states for t in study.get_trials(deepcopy=False))
-
-
-def _mentioned(spec: Study, kind: str) -> set[str]:
-    names = {spec.fixed[kind]} if kind in spec.fixed else set()
-    if kind in spec.search:
-        names |= set(spec.search[kind].values())
-    names |= {p[kind] for p in spec.points or () if kind in p}
-    return names
 
 
 def _spec_params(spec: Study) -> dict[str, Any]:

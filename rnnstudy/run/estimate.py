@@ -65,7 +65,7 @@ def time_steps(
     trial pays once (``warmup_s``). The later steps' median is the step time: on shared cores
     one slow step is noise. Each step returns its logs as Python numbers, so a GPU has
     finished the step when the clock stops. A Keras model on any backend, or a model that is not
-    Keras and has the same two methods (rnnstudy.plugins.contract.HyperModel).
+    Keras and has the same two methods (rnnstudy.plugins.ModelBuilder).
 
     The model is trained by this: time a throwaway one (the dry run's).
 
@@ -438,7 +438,7 @@ def for_study(
     timed at its default point.
 
     Args:
-        points: the grid's points (None: a sampling study), as :func:`rnnstudy.run.driver.validate` returns.
+        points: the grid's points (None: a sampling study), as :func:`rnnstudy.run.preflight.validate` returns.
         workers: worker processes.
         efficiency: (value, source) of :func:`measured_efficiency`, or None.
     """

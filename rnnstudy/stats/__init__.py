@@ -5,11 +5,7 @@ how many seeds a difference needs (power), and how the numbers are written (form
 Every test is from :mod:`scipy.stats`; this package decides what is compared with what, and how
 the family of tests is corrected."""
 
-from rnnstudy.errors import StatisticsError
-from rnnstudy.stats.comparison import COLUMNS, FAMILIES, Comparison, compare, friedman, holm
-from rnnstudy.stats.formatting import decimals, format_p, mean_pm, shown_verdicts
-from rnnstudy.stats.power import ALPHA, POWER, Separation, paired_power, repeats_to_separate
-from rnnstudy.stats.racing import RaceStep, check_race, race_step
+from rnnstudy._lazy import exports
 
 __all__ = [
     "ALPHA",
@@ -32,3 +28,27 @@ __all__ = [
     "repeats_to_separate",
     "shown_verdicts",
 ]
+__getattr__, __dir__ = exports(
+    __name__,
+    {
+        "ALPHA": "rnnstudy.stats.power",
+        "COLUMNS": "rnnstudy.stats.comparison",
+        "FAMILIES": "rnnstudy.stats.comparison",
+        "POWER": "rnnstudy.stats.power",
+        "Comparison": "rnnstudy.stats.comparison",
+        "RaceStep": "rnnstudy.stats.racing",
+        "Separation": "rnnstudy.stats.power",
+        "StatisticsError": "rnnstudy.errors",
+        "check_race": "rnnstudy.stats.racing",
+        "compare": "rnnstudy.stats.comparison",
+        "decimals": "rnnstudy.stats.formatting",
+        "format_p": "rnnstudy.stats.formatting",
+        "friedman": "rnnstudy.stats.comparison",
+        "holm": "rnnstudy.stats.comparison",
+        "mean_pm": "rnnstudy.stats.formatting",
+        "paired_power": "rnnstudy.stats.power",
+        "race_step": "rnnstudy.stats.racing",
+        "repeats_to_separate": "rnnstudy.stats.power",
+        "shown_verdicts": "rnnstudy.stats.formatting",
+    },
+)

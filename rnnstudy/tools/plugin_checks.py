@@ -409,7 +409,7 @@ def check_model(
     return built
 
 
-def _check_artifacts(fail: _Failer, made: contract.Hypermodel, model: Any, data: Data) -> None:
+def _check_artifacts(fail: _Failer, made: contract.AdaptedHypermodel, model: Any, data: Data) -> None:
     with tempfile.TemporaryDirectory(prefix="rnnstudy-contract-") as root:
         directory, cwd = Path(root) / "artifacts", Path(root) / "cwd"
         directory.mkdir()

@@ -60,7 +60,7 @@ class Built:
 
     plugins: dict[str, Plugin]
     data: Data
-    hypermodel: contract.Hypermodel
+    hypermodel: contract.AdaptedHypermodel
     model: Any
     precision: str = "float32"  # the Keras dtype policy the model was built under
     optimizer: str = ""  # what trains it: a plugin's name, or "model.compile: Adam" (its own)
@@ -166,7 +166,7 @@ def _model(plugin: Plugin, data: Data, hp: HyperParameters, seed: int):
     """The plugin's hypermodel for this data, and the model it builds from ``seed``."""
     keras.utils.set_random_seed(seed)
     with hp.owned_by(f"model {plugin.name!r}"):
-        hypermodel = contract.hypermodel(plugin.obj, data.info)
+        hypermodel = contract.adapt(plugin.obj, data.info)
         return hypermodel, hypermodel.build(hp)
 
 

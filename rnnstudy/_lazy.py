@@ -1,0 +1,29 @@
+"""Names a package offers that are imported only when first used, so ``rnnstudy --help`` does not
+pay for NumPy, Keras, MLflow or Optuna (PEP 562's module ``__getattr__``)."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+
+def exports(package: str, where: dict[str, str]) -> tuple[Callable[[str], object], Callable[[], list[str]]]:
+    """A package's ``__getattr__`` and ``__dir__`` for the names in ``where`` (name -> module)::
+
+    __getattr__, __dir__ = exports(__name__, {"Data": "rnnstudy.plugins.data"})
+
+    The first use of a name imports its module and keeps the value in the package, so later
+    uses cost nothing."""
+
+    def __getattr__(name: str) -> object:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        setattr(importlib.import_module(package), name, value)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(where) | set(vars(importlib.import_module(package))))
+
+    return __getattr__, __dir__
