@@ -17,7 +17,7 @@ import rnnstudy
 from rnnstudy import Study
 from rnnstudy.errors import PluginError, RnnstudyError, StudyFileError
 from rnnstudy.results import ReportError
-from rnnstudy.run import progress
+from rnnstudy.run import _progress as progress
 from rnnstudy.stores.outcome import Outcome
 from rnnstudy.trial.messages import EpochEnded, TrialEnded, TrialStarted
 

@@ -11,8 +11,8 @@ import pytest
 
 from rnnstudy.durations import DurationError, human, parse_duration
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.run import estimate
-from rnnstudy.run.estimate import Estimate, OverBudgetError, StepTime
+from rnnstudy.run import _estimate as estimate
+from rnnstudy.run._estimate import Estimate, OverBudgetError, StepTime
 
 # --- --budget -------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from rnnstudy.results import export
+from rnnstudy.results import _export as export
 from rnnstudy.stats import compare
 
 

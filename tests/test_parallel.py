@@ -66,7 +66,7 @@ def _set_up(storage_url: str, specs: list[Study], barrier) -> None:
     """What each starting `rnnstudy optimize` does under its study's lock."""
     import optuna
 
-    from rnnstudy.run.planner import plan
+    from rnnstudy.run._planner import plan
     from rnnstudy.stores.optuna_storage import open_storage, study_lock
 
     storage = open_storage(storage_url)

@@ -10,9 +10,10 @@ import pytest
 from click.testing import CliRunner
 
 from rnnstudy.cli import cli
-from rnnstudy.run import estimate, worker
-from rnnstudy.run.estimate import StepTime
-from rnnstudy.run.pool import Pool
+from rnnstudy.run import _estimate as estimate
+from rnnstudy.run import _worker as worker
+from rnnstudy.run._estimate import StepTime
+from rnnstudy.run._pool import Pool
 from rnnstudy.runtime import devices
 
 UUIDS = ["GPU-8932f937-d72c-4106-c12f-20bd9faed9f6", "GPU-1a2b3c4d-0000-1111-2222-333344445555"]

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from rnnstudy.cli import cli
-from rnnstudy.run import worker
-from rnnstudy.run.pool import Pool
+from rnnstudy.run import _worker as worker
+from rnnstudy.run._pool import Pool
 
 STUDY = """
 from rnnstudy import Study

@@ -13,8 +13,8 @@ import termios
 
 import pytest
 
-from rnnstudy.run import progress
-from rnnstudy.run.progress import Progress
+from rnnstudy.run import _progress as progress
+from rnnstudy.run._progress import Progress
 from rnnstudy.stores.outcome import Outcome
 from rnnstudy.trial.messages import EpochEnded, TrialEnded, TrialStarted
 

@@ -16,8 +16,8 @@ import pytest
 from conftest import take
 
 from rnnstudy.plugins.registry import Registry
-from rnnstudy.run import worker
-from rnnstudy.run.planner import plan
+from rnnstudy.run import _worker as worker
+from rnnstudy.run._planner import plan
 from rnnstudy.spec.samplers import make_pruner, make_sampler
 from rnnstudy.spec.study import Study
 from rnnstudy.stores.mlflow_tracking import Tracker

@@ -9,7 +9,7 @@ import pytest
 from conftest import take
 
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.run.planner import plan
+from rnnstudy.run._planner import plan
 from rnnstudy.spec.space import label
 from rnnstudy.spec.study import Study
 from rnnstudy.stores import optuna_internals

@@ -80,7 +80,7 @@ def test_the_numpy_rnn_trains_through_the_same_trial_runner(data):
     """In this process, without the CLI: the non-Keras path of the runner, from fit to artifacts."""
     import optuna
 
-    from rnnstudy.run import worker
+    from rnnstudy.run import _worker as worker
     from rnnstudy.trial.runner import TrialRunner
 
     spec = load_study(STUDIES / "poems_next_word.py")

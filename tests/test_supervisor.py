@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rnnstudy.run.supervisor import (
+from rnnstudy.run._supervisor import (
     Assign,
     Dismiss,
     InterruptTrial,

@@ -10,8 +10,8 @@ so a report works for a study that another machine ran:
 - :func:`per_model`: a table for a study file's ``report(frame)``: a row per finished trial,
   named by the file's ``label(row)``;
 
-What is read from the stores is :mod:`rnnstudy.results.readback`; the files written at the end of
-a run, :mod:`rnnstudy.results.outputs`.
+What is read from the stores is :mod:`rnnstudy.results._readback`; the files written at the end of
+a run, :mod:`rnnstudy.results._outputs`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from rnnstudy.errors import ReportError
-from rnnstudy.results.readback import StudyFacts, completed
+from rnnstudy.results._readback import StudyFacts, completed
 from rnnstudy.spec.direction import lower_is_better
 from rnnstudy.spec.space import label
 from rnnstudy.urls import redact
@@ -89,7 +89,7 @@ class Report:
         """The points as a table for a paper or a page: ``form`` "latex" (booktabs: mean ± CI,
         the best in bold, the points not distinguishable from it marked) or "markdown"; with the
         pivot of a two-parameter grid."""
-        from rnnstudy.results import export
+        from rnnstudy.results import _export as export
 
         if form not in FORMATS:
             raise ReportError(f"--format {form!r} is not known; allowed: {', '.join(FORMATS)}")

@@ -8,12 +8,12 @@ __all__ = ["Estimate", "Finished", "Plan", "Preflight", "RunOptions", "optimize"
 __getattr__, __dir__ = exports(
     __name__,
     {
-        "Estimate": "rnnstudy.run.estimate",
+        "Estimate": "rnnstudy.run._estimate",
         "Finished": "rnnstudy.run.driver",
-        "Plan": "rnnstudy.run.planner",
+        "Plan": "rnnstudy.run._planner",
         "Preflight": "rnnstudy.run.preflight",
         "RunOptions": "rnnstudy.run.preflight",
         "optimize": "rnnstudy.run.driver",
-        "plan": "rnnstudy.run.planner",
+        "plan": "rnnstudy.run._planner",
     },
 )

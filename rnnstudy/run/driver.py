@@ -24,11 +24,14 @@ from rnnstudy import faults
 from rnnstudy.errors import Exit, Interrupted, RnnstudyError, Stopped, StorageError
 from rnnstudy.keys import BEST_TRIAL_TAG, PARENT_RUN_ATTR, STORAGE_TAG, TRACKING_ATTR
 from rnnstudy.plugins.registry import default_registry
-from rnnstudy.run import estimate, preflight, supervisor, worker
-from rnnstudy.run.planner import Plan, plan
-from rnnstudy.run.pool import Pool
+from rnnstudy.run import _estimate as estimate
+from rnnstudy.run import _supervisor as supervisor
+from rnnstudy.run import _worker as worker
+from rnnstudy.run import preflight
+from rnnstudy.run._planner import Plan, plan
+from rnnstudy.run._pool import Pool
+from rnnstudy.run._supervisor import Supervisor
 from rnnstudy.run.preflight import RunOptions
-from rnnstudy.run.supervisor import Supervisor
 from rnnstudy.runtime import devices
 from rnnstudy.spec.study import Study
 from rnnstudy.stores import heartbeat, optuna_internals, provenance
@@ -336,7 +339,7 @@ def _run_workers(
     The time left weighs each trial by ``cost``, its estimated seconds by its values (None: all
     alike), starting from ``pending``, the waiting trials' values.
     """
-    from rnnstudy.run.progress import make
+    from rnnstudy.run._progress import make
 
     spec = session.spec
     progress = make(

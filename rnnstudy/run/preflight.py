@@ -19,8 +19,8 @@ from typing import Any, TextIO
 from rnnstudy.durations import human, parse_duration
 from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.plugins.registry import KINDS, Registry
-from rnnstudy.run import estimate
-from rnnstudy.run.worker import WorkerConfig
+from rnnstudy.run import _estimate as estimate
+from rnnstudy.run._worker import WorkerConfig
 from rnnstudy.runtime import devices
 from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy.spec.study import Study, load_study, pack_study
@@ -163,7 +163,7 @@ def placement_line(gpus: list, options: RunOptions) -> str:
 
 
 def estimate_line(flight: Preflight, timer, points, models: list):
-    """The study's estimated time as a line to show (rnnstudy.run.estimate), and a trial's estimated
+    """The study's estimated time as a line to show (rnnstudy.run._estimate), and a trial's estimated
     seconds by its values (None without an estimate); refuse it when over ``--budget``. Shown
     once the stores are reached, so a mistake is still one line."""
     spec, options, gpus, budget_s = flight.spec, flight.options, flight.gpus, flight.budget_s

@@ -35,7 +35,7 @@ from rnnstudy.keys import (
     WHOLE_PARAMS,
     param_text,
 )
-from rnnstudy.stores import filelock
+from rnnstudy.stores import _filelock as filelock
 from rnnstudy.urls import redact
 
 STORE = Path("mlruns")

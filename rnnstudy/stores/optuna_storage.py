@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rnnstudy.errors import StorageError
-from rnnstudy.stores import filelock
+from rnnstudy.stores import _filelock as filelock
 from rnnstudy.stores.mlflow_tracking import STORE
 from rnnstudy.urls import redact
 

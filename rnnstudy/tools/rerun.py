@@ -276,7 +276,7 @@ def _train(tracker, spec, values, original, number: int, invocation, data_dir, o
     fixed = dataclasses.replace(
         spec, search={}, points=None, fixed=values, sampler="grid", trials=None, repeats=1, pruner="none"
     )
-    run_name = f"rerun of {original.data.tags.get('mlflow.runName', f'trial-{number:03d}')}"
+    run_name = f"rerun of {original.data.tags.get(RUN_NAME_TAG, f'trial-{number:03d}')}"
     description = (
         f"trial {number} run again by `rnnstudy rerun` from {invocation.folder} of the study's parent "
         f"run; the original run: {original.info.run_id}"

@@ -5,8 +5,8 @@ driver answers on the same pipe (rnnstudy.pool). The driver claims
 every trial a worker runs: a worker says it is :class:`Ready`, the driver moves a waiting trial
 to RUNNING in the storage and sends it an :class:`Assignment`. So from the moment a trial is
 RUNNING the driver knows which worker holds it, and ends it if that worker dies, whatever
-the death and however early. The driver's :class:`~rnnstudy.run.supervisor.Supervisor` decides
-from the messages and the exit codes; :class:`~rnnstudy.run.progress.Progress` shows them.
+the death and however early. The driver's :class:`~rnnstudy.run._supervisor.Supervisor` decides
+from the messages and the exit codes; :class:`~rnnstudy.run._progress.Progress` shows them.
 """
 
 from __future__ import annotations

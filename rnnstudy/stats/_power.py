@@ -17,7 +17,7 @@ import numpy as np
 from scipy import stats
 
 from rnnstudy.errors import StatisticsError
-from rnnstudy.stats.formatting import number
+from rnnstudy.stats._formatting import number
 
 ALPHA = 0.05
 POWER = 0.8

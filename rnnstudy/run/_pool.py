@@ -38,7 +38,7 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
 
-from rnnstudy.run import worker
+from rnnstudy.run import _worker as worker
 from rnnstudy.runtime import devices
 
 

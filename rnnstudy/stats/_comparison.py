@@ -61,8 +61,8 @@ import pandas as pd
 from scipy import stats
 
 from rnnstudy.errors import StatisticsError
-from rnnstudy.stats.formatting import mean_pm, p_phrase, plural, shown_verdicts
-from rnnstudy.stats.power import ALPHA, Separation, repeats_to_separate
+from rnnstudy.stats._formatting import mean_pm, p_phrase, plural, shown_verdicts
+from rnnstudy.stats._power import ALPHA, Separation, repeats_to_separate
 
 NAMED_TIES = 8  # the verdict names this many tied points, then counts the rest
 NAMED_WORSE = 3  # the verdict names the worse points when there are at most this many

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from rnnstudy.errors import StatisticsError
-from rnnstudy.stats.comparison import (
+from rnnstudy.stats._comparison import (
     FAMILIES,
     Comparison,
     _comparison,
@@ -51,8 +51,8 @@ from rnnstudy.stats.comparison import (
     _scores,
     _summary,
 )
-from rnnstudy.stats.formatting import plural
-from rnnstudy.stats.power import ALPHA
+from rnnstudy.stats._formatting import plural
+from rnnstudy.stats._power import ALPHA
 
 
 @dataclass

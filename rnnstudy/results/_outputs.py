@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from rnnstudy.keys import REPORT_ARTIFACTS
-from rnnstudy.results.readback import StudyFacts, histories, trials_frame
+from rnnstudy.results._readback import StudyFacts, histories, trials_frame
 from rnnstudy.results.report import CURVE_METRICS, OUTPUTS, Report, ReportOptions, make_report, varying
 from rnnstudy.spec.space import label
 from rnnstudy.spec.study import Study
