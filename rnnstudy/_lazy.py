@@ -1,9 +1,10 @@
-"""Names a package offers that are imported only when first used, so ``rnnstudy --help`` does not
+"""Names and modules imported only when first used, so ``rnnstudy --help`` does not
 pay for NumPy, Keras, MLflow or Optuna (PEP 562's module ``__getattr__``)."""
 
 from __future__ import annotations
 
 import importlib
+import types
 from collections.abc import Callable
 
 
@@ -27,3 +28,18 @@ def exports(package: str, where: dict[str, str]) -> tuple[Callable[[str], object
         return sorted(set(where) | set(vars(importlib.import_module(package))))
 
     return __getattr__, __dir__
+
+
+class _Module(types.ModuleType):
+    """A module imported on its first attribute access (as Optuna's ``_LazyImport``)."""
+
+    def __getattr__(self, item: str) -> object:
+        # always the real module's attribute (sys.modules makes the lookup cheap), so a value
+        # patched there later is the one seen here
+        return getattr(importlib.import_module(self.__name__), item)
+
+
+def module(name: str) -> types.ModuleType:
+    """``name``, imported when first used: for a module a command needs only when it runs
+    (``driver = module("rnnstudy.run.driver")`` at the top; ``driver.optimize(...)`` imports it)."""
+    return _Module(name)

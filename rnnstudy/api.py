@@ -23,9 +23,22 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from rnnstudy.errors import Interrupted, RnnstudyError, Stopped, StudyFileError
+from rnnstudy import results
+from rnnstudy._lazy import module
+from rnnstudy.errors import Interrupted, ReportError, RnnstudyError, Stopped, StudyFileError
 from rnnstudy.spec.study import Study
 from rnnstudy.urls import redact
+
+direction = module("rnnstudy.spec.direction")
+driver = module("rnnstudy.run.driver")
+outcome = module("rnnstudy.stores.outcome")
+plots = module("rnnstudy.results.plots")
+report_tables = module("rnnstudy.results.report")
+preflight = module("rnnstudy.run.preflight")
+space = module("rnnstudy.spec.space")
+study_files = module("rnnstudy.spec.study")
+optuna_storage = module("rnnstudy.stores.optuna_storage")
+tracking = module("rnnstudy.stores.mlflow_tracking")
 
 
 def _one_line(function):
@@ -98,10 +111,6 @@ def optimize(
         rnnstudy.errors.Interrupted: Ctrl-C or Jupyter's stop button; the running trials were
             ended, and the same call again resumes.
     """
-    from rnnstudy.run import driver
-    from rnnstudy.run.preflight import RunOptions
-    from rnnstudy.stores.mlflow_tracking import default_tracking_uri
-    from rnnstudy.stores.optuna_storage import default_storage_url
 
     given, spec = _study(study)
     for name, value in (("epochs", epochs), ("subset", subset)):
@@ -111,9 +120,9 @@ def optimize(
         raise RnnstudyError(f"values={values!r} must be a dict of name: value, e.g. {{'batch_size': 64}}")
     fixed = dict(values or {})
     fixed.update({k: v for k, v in (("epochs", epochs), ("subset", subset)) if v is not None})
-    storage = storage or default_storage_url()
-    tracking_uri = tracking_uri or default_tracking_uri()
-    options = RunOptions(
+    storage = storage or optuna_storage.default_storage_url()
+    tracking_uri = tracking_uri or tracking.default_tracking_uri()
+    options = preflight.RunOptions(
         storage_url=storage,
         tracking_uri=tracking_uri,
         workers=workers,
@@ -147,16 +156,14 @@ def load(name: str | Study, *, storage: str | None = None, tracking_uri: str | N
     Raises:
         rnnstudy.results.report.ReportError: no such study in the MLflow store, or no trial runs yet.
     """
-    from rnnstudy.results import ReportError, study_facts
-    from rnnstudy.stores.mlflow_tracking import default_tracking_uri
 
     spec = name if isinstance(name, Study) else None
     study_name = spec.name if spec else name
     if not isinstance(study_name, str) or not study_name:
         raise ReportError(f"load({name!r}): give a study's name (its MLflow experiment) or its Study")
-    result = Result(study_name, tracking_uri=tracking_uri or default_tracking_uri(), storage=storage)
+    result = Result(study_name, tracking_uri=tracking_uri or tracking.default_tracking_uri(), storage=storage)
     result.tracker.check()
-    result._facts = study_facts(result.tracker, study_name, spec)  # an unknown name: one line
+    result._facts = results.study_facts(result.tracker, study_name, spec)  # an unknown name: one line
     if result.frame.empty:
         raise ReportError(f"study {study_name!r} has no trial runs yet; run rnnstudy.optimize first")
     return result
@@ -176,13 +183,11 @@ class Result:
     def __init__(
         self, name: str, *, tracking_uri: str, storage: str | None = None, study: Study | None = None
     ) -> None:
-        from rnnstudy.results import StudyFacts
-        from rnnstudy.stores.mlflow_tracking import Tracker
 
         self.name = name
         self.storage = storage
-        self.tracker = Tracker(tracking_uri)
-        self._facts = StudyFacts.of(study) if study is not None else None
+        self.tracker = tracking.Tracker(tracking_uri)
+        self._facts = results.StudyFacts.of(study) if study is not None else None
         self._frame = None
         self._histories: dict[tuple[str, ...], dict] = {}
         self._reports: dict[tuple, Any] = {}
@@ -192,10 +197,9 @@ class Result:
     @property
     def frame(self):
         """One row per trial run (rnnstudy.results.report.trials_frame): state, params, final metrics."""
-        from rnnstudy.results import trials_frame
 
         if self._frame is None:
-            self._frame = trials_frame(self.tracker, self.name)
+            self._frame = results.trials_frame(self.tracker, self.name)
         return self._frame
 
     def refresh(self) -> Result:
@@ -208,17 +212,15 @@ class Result:
     @property
     def optuna(self):
         """The Optuna study, or None when its storage is not there."""
-        from rnnstudy.results import optuna_study
 
-        return optuna_study(self.storage, self.name)[0]
+        return results.optuna_study(self.storage, self.name)[0]
 
     @property
     def facts(self):
         """What the report knows of the study: its Study's, else its parent run's."""
-        from rnnstudy.results import study_facts
 
         if self._facts is None:
-            self._facts = study_facts(self.tracker, self.name)
+            self._facts = results.study_facts(self.tracker, self.name)
         return self._facts
 
     # --- the report's tables ---
@@ -241,13 +243,14 @@ class Result:
             value: the column compared and pivoted; None: "objective".
             stable: keep the trials whose spread over the last epochs is under this; None: all.
         """
-        from rnnstudy.results import ReportOptions, make_report
 
-        options = ReportOptions(metric, last, tuple(pivot) if pivot else None, value or "objective", stable)
+        options = results.ReportOptions(
+            metric, last, tuple(pivot) if pivot else None, value or "objective", stable
+        )
         key = (options.metric, options.last, options.pivot, options.value, options.stable)
         if key not in self._reports:
             history = self._history([options.metric or self.facts.objective])
-            self._reports[key] = make_report(self.frame, history, self.facts, options)
+            self._reports[key] = results.make_report(self.frame, history, self.facts, options)
         return self._reports[key]
 
     def table(self, **options):
@@ -262,8 +265,6 @@ class Result:
         None when neither is given and the study is not a two-parameter grid. ``options`` are
         :meth:`report`'s."""
         if (row is None) != (column is None):
-            from rnnstudy.results import ReportError
-
             raise ReportError(f"pivot(row={row!r}, column={column!r}): give both, or neither")
         return self.report(pivot=(row, column) if row else None, **options).pivot
 
@@ -271,7 +272,6 @@ class Result:
     def best(self):
         """The best finished trial's row of :meth:`table` (with repeats the best point's), or
         None while none has finished."""
-        from rnnstudy.spec.direction import lower_is_better
 
         report = self.report()
         if report.points is not None:
@@ -280,7 +280,7 @@ class Result:
         if table.empty or "objective" not in table or table["objective"].isna().all():
             return None
         facts = self.facts
-        lower = lower_is_better("objective", objective=facts.objective, direction=facts.direction)
+        lower = direction.lower_is_better("objective", objective=facts.objective, direction=facts.direction)
         return table.loc[table["objective"].idxmin() if lower else table["objective"].idxmax()]
 
     @property
@@ -294,10 +294,8 @@ class Result:
         """Validation accuracy and loss (or ``metrics``) against epoch, as a matplotlib Figure:
         every trial, or with repeats each point's mean over its seeds with a 95 % band. A
         notebook shows it inline; ``.savefig(path)`` writes it."""
-        from rnnstudy.results import CURVE_METRICS, plots
-        from rnnstudy.spec.space import label
 
-        shown = list(dict.fromkeys(metrics or [*CURVE_METRICS, self.facts.objective]))
+        shown = list(dict.fromkeys(metrics or [*results.CURVE_METRICS, self.facts.objective]))
         history = self._history(shown)
         report = self.report()
         frame = self.frame
@@ -305,7 +303,7 @@ class Result:
             by_point: dict[str, list] = {}
             for _, row in frame.iterrows():
                 if int(row["trial"]) in history:
-                    point = label({n: row[n] for n in report.names if n in row})
+                    point = space.label({n: row[n] for n in report.names if n in row})
                     by_point.setdefault(point, []).append(history[int(row["trial"])])
             return plots.mean_curves_figure(by_point, shown, title=self.name)
         searched = [n for n in report.names if n in frame]
@@ -329,7 +327,6 @@ class Result:
         return f"rnnstudy result {self.name!r}: {self.counts()}\n\n{self.report().text()}"
 
     def _repr_html_(self) -> str:
-        from rnnstudy.results.report import _formatted, _points_shown
 
         escape = html.escape
         head = f"<p><b>rnnstudy result {escape(repr(self.name))}</b>: {escape(self.counts())}</p>"
@@ -338,12 +335,15 @@ class Result:
         report = self.report()
         parts = [head, f"<p>{escape(report.title)}</p>"]
         if report.points is not None:
-            parts.append(_points_shown(report.points).to_html())
+            parts.append(report_tables.points_shown(report.points).to_html())
             parts += [f"<p>{escape(line)}</p>" for line in report.comparison.lines()]
         else:
-            parts.append(_formatted(report.table).rename(columns=report.headers).to_html())
+            parts.append(report_tables.formatted(report.table).rename(columns=report.headers).to_html())
         if report.pivot is not None:
-            parts += [f"<p>{escape(report.pivot_caption)}</p>", _formatted(report.pivot).to_html()]
+            parts += [
+                f"<p>{escape(report.pivot_caption)}</p>",
+                report_tables.formatted(report.pivot).to_html(),
+            ]
         parts += [f"<p>{escape(note)}</p>" for note in report.notes]
         if report.extra:
             parts.append(f"<pre>{escape(report.extra)}</pre>")
@@ -351,24 +351,21 @@ class Result:
 
     def _history(self, metrics: list[str]) -> dict:
         """Each trial's per-epoch values of ``metrics`` and the curves' (read once per set)."""
-        from rnnstudy.results import CURVE_METRICS, histories
-        from rnnstudy.stores.outcome import Outcome
 
-        wanted = tuple(dict.fromkeys([*CURVE_METRICS, *metrics]))
+        wanted = tuple(dict.fromkeys([*results.CURVE_METRICS, *metrics]))
         if wanted not in self._histories:
             frame = self.frame
             ran = (
-                frame[frame["state"].isin((Outcome.COMPLETE.tag, Outcome.PRUNED.tag))]
+                frame[frame["state"].isin((outcome.Outcome.COMPLETE.tag, outcome.Outcome.PRUNED.tag))]
                 if len(frame)
                 else frame
             )
-            self._histories[wanted] = histories(self.tracker, ran, list(wanted)) if len(ran) else {}
+            self._histories[wanted] = results.histories(self.tracker, ran, list(wanted)) if len(ran) else {}
         return self._histories[wanted]
 
 
 def _study(study) -> tuple[Study | str, Study]:
     """What the driver gets (the Study, or a file's path as the CLI passes it), and the Study."""
-    from rnnstudy.spec.study import load_study
 
     if isinstance(study, Study):
         if not study.name:
@@ -378,7 +375,7 @@ def _study(study) -> tuple[Study | str, Study]:
             )
         return study, study
     if isinstance(study, str | Path):
-        return str(study), load_study(study)
+        return str(study), study_files.load_study(study)
     raise StudyFileError(
         f"study={study!r} is a {type(study).__name__}: give a rnnstudy.Study or a study file's path"
     )

@@ -1,7 +1,7 @@
 """The ``rnnstudy`` command line: thin commands that parse, call the core and print.
 
-Heavy imports (TensorFlow, Optuna, MLflow) stay inside the command bodies, so ``--help`` is
-instant. A user's mistake is one line, ``Error: ...``, and exit code 2, never a traceback.
+What a command runs is imported when it runs (``rnnstudy._lazy.module``), so ``--help`` pays
+for none of TensorFlow, Optuna or MLflow. A user's mistake is one line, ``Error: ...``, and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -10,11 +10,25 @@ import ast
 import shlex
 import signal
 import sys
+from pathlib import Path
 
 import click
 
+from rnnstudy._lazy import module
+from rnnstudy.durations import parse_duration
 from rnnstudy.errors import Exit, Interrupted, RnnstudyError, Stopped
 from rnnstudy.urls import redact
+
+backend = module("rnnstudy.runtime.backend")
+driver = module("rnnstudy.run.driver")
+optuna_storage = module("rnnstudy.stores.optuna_storage")
+plugin_registry = module("rnnstudy.plugins.registry")
+preflight = module("rnnstudy.run.preflight")
+reporting = module("rnnstudy.results")
+rerunning = module("rnnstudy.tools.rerun")
+servers = module("rnnstudy.tools.servers")
+study_files = module("rnnstudy.spec.study")
+tracking = module("rnnstudy.stores.mlflow_tracking")
 
 
 class UserError(click.ClickException):
@@ -184,9 +198,6 @@ def optimize(
     closing report failed; 2 bad input (nothing written); 3 stopped, no progress possible
     (workers kept dying); 130 Ctrl-C, 143 SIGTERM (run again to resume).
     """
-    from rnnstudy.durations import parse_duration
-    from rnnstudy.run import RunOptions
-    from rnnstudy.run.driver import optimize as run
 
     if budget is not None:
         parse_duration(budget)  # one line, before anything else
@@ -202,7 +213,7 @@ def optimize(
         overrides["epochs"] = epochs
     if subset is not None:
         overrides["subset"] = subset
-    options = RunOptions(
+    options = preflight.RunOptions(
         storage_url=storage,
         tracking_uri=tracking_uri,
         workers=workers,
@@ -217,7 +228,7 @@ def optimize(
         keep_models=keep_models,
         deterministic=deterministic,
     )
-    sys.exit(run(study_file, options).exit_code)
+    sys.exit(driver.optimize(study_file, options).exit_code)
 
 
 @cli.command()
@@ -240,13 +251,8 @@ def rerun(study, trial, storage, tracking_uri, data_dir) -> None:
     line. The new MLflow run is nested under the original trial's run; it is not a trial of the
     study. A record holds code (the study file, a pickled Study): rerunning one trusts its store.
     """
-    from pathlib import Path
-
-    from rnnstudy.spec.study import load_study
-    from rnnstudy.tools.rerun import rerun as run_again
-
-    name = load_study(study).name if study.endswith(".py") or Path(study).is_file() else study
-    run_again(name, trial, storage_url=storage, tracking_uri=tracking_uri, data_dir=data_dir)
+    name = study_files.load_study(study).name if study.endswith(".py") or Path(study).is_file() else study
+    rerunning.rerun(name, trial, storage_url=storage, tracking_uri=tracking_uri, data_dir=data_dir)
 
 
 @cli.command()
@@ -293,19 +299,13 @@ def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out
     Prints it and writes it as CSV and Markdown beside the pictures. Works for a study that
     another machine ran: point --tracking-uri and --storage at its stores.
     """
-    from pathlib import Path
-
-    from rnnstudy import results as reporting
-    from rnnstudy.spec.study import load_study
-    from rnnstudy.stores.mlflow_tracking import Tracker
-
     if form not in reporting.FORMATS:  # before anything is read or written
         raise reporting.ReportError(
             f"--format {form!r} is not known; allowed: {', '.join(reporting.FORMATS)}"
         )
-    spec = load_study(study) if study.endswith(".py") or Path(study).is_file() else None
+    spec = study_files.load_study(study) if study.endswith(".py") or Path(study).is_file() else None
     name = spec.name if spec else study
-    tracker = Tracker(tracking_uri)
+    tracker = tracking.Tracker(tracking_uri)
     tracker.check()
     facts = reporting.study_facts(tracker, name, spec)
     frame = reporting.trials_frame(tracker, name)
@@ -324,11 +324,8 @@ def report(study, storage, tracking_uri, last, metric, pivot, value, stable, out
 @cli.command()
 def plugins() -> None:
     """List every dataset, model and optimizer with its package and version."""
-    from rnnstudy.plugins.registry import default_registry
-    from rnnstudy.runtime import backend
-
     backend.start()  # plugins import Keras: quietly
-    rows = default_registry().all()
+    rows = plugin_registry.default_registry().all()
     width = max((len(p.name) for p in rows), default=4)
     for plugin in rows:
         line = f"{plugin.kind:<10} {plugin.name:<{width}}  {plugin.package} {plugin.version}"
@@ -347,13 +344,9 @@ def ui(tracking_uri, port, workers) -> None:
     The server (`mlflow ui` and every process it starts) stops with this command: on Ctrl-C
     (exit code 130), SIGTERM (143) or SIGHUP (129).
     """
-    from rnnstudy.tools import servers
-
     servers.check_port(port)  # before anything starts or is written
 
-    from rnnstudy.stores.mlflow_tracking import Tracker
-
-    tracker = Tracker(tracking_uri)
+    tracker = tracking.Tracker(tracking_uri)
     tracker.check()
     address = f"http://127.0.0.1:{port}"
     click.echo(f"MLflow UI at {address} (store {redact(tracker.uri)}); Ctrl-C stops it")
@@ -376,16 +369,12 @@ def dashboard(storage, port) -> None:
 
     It stops on Ctrl-C (exit code 130), SIGTERM (143) or SIGHUP (129).
     """
-    from rnnstudy.tools import servers
-
     servers.check_port(port)  # before anything starts or is written
 
     import optuna_dashboard
 
-    from rnnstudy.stores.optuna_storage import default_storage_url, open_storage
-
-    url = storage or default_storage_url()
-    opened = open_storage(url)
+    url = storage or optuna_storage.default_storage_url()
+    opened = optuna_storage.open_storage(url)
     click.echo(f"Optuna dashboard at http://127.0.0.1:{port} (storage {redact(url)}); Ctrl-C stops it")
     # served from this process, which starts no other: nothing can be left behind
     app = optuna_dashboard.wsgi(opened)
@@ -398,6 +387,4 @@ def main() -> None:
     except SystemExit as exc:
         if "keras" not in sys.modules or not isinstance(exc.code, int | None):
             raise
-        from rnnstudy.runtime import backend
-
-        backend.exit_now(exc.code or 0)  # all is written: skip TensorFlow's slow teardown
+            backend.exit_now(exc.code or 0)  # all is written: skip TensorFlow's slow teardown

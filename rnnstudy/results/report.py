@@ -118,12 +118,12 @@ class Report:
         """For the terminal: with repeats, the points (the trials are in trials.csv)."""
         parts = [self.title]
         if self.points is not None:
-            parts += [_points_shown(self.points).to_string(), *self.comparison.lines()]
+            parts += [points_shown(self.points).to_string(), *self.comparison.lines()]
         else:
-            shown = _formatted(self.table).rename(columns=self.headers)
+            shown = formatted(self.table).rename(columns=self.headers)
             parts.append(shown.to_string() if not shown.empty else "no finished trials yet")
         if self.pivot is not None:
-            parts.append(f"{self.pivot_caption}\n{_formatted(self.pivot).to_string()}")
+            parts.append(f"{self.pivot_caption}\n{formatted(self.pivot).to_string()}")
         parts += self.notes
         if self.extra:
             parts.append(self.extra)
@@ -133,7 +133,7 @@ class Report:
         parts = [f"## {self.title}"]
         if self.points is not None:
             parts += [
-                markdown_table(_points_shown(self.points)),
+                markdown_table(points_shown(self.points)),
                 "\n".join(f"- {line}" for line in self.comparison.lines()),
                 "### Trials",
             ]
@@ -208,7 +208,7 @@ def make_report(
             result = facts.report(completed(frame))
         except Exception as exc:  # the study file's own code: say so, keep the rest of the report
             result = f"the study file's report(frame) failed: {type(exc).__name__}: {exc}"
-        text = _formatted(seed_means(result)).to_string() if isinstance(result, pd.DataFrame) else str(result)
+        text = formatted(seed_means(result)).to_string() if isinstance(result, pd.DataFrame) else str(result)
         extra = redact(text)  # the study file's own output, logged in report.md
     title = (
         f"{facts.name}: {len(shown)} finished trial(s); {metric} at the last epoch, its best, "
@@ -272,7 +272,7 @@ def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str,
     return comparison, points
 
 
-def _points_shown(points: pd.DataFrame) -> pd.DataFrame:
+def points_shown(points: pd.DataFrame) -> pd.DataFrame:
     """The points' table for people: the searched values, n, mean ± CI half-width, the
     difference to the best with its interval, the Holm-corrected p-values, the verdict, then
     the points' mean size, training time and test accuracy."""
@@ -396,7 +396,7 @@ def per_model(
 
 def markdown_table(frame: pd.DataFrame, headers: dict[str, str] | None = None) -> str:
     """A pipe table of ``frame`` with its index as the first column, numbers as printed."""
-    text = _formatted(frame).rename(columns=headers or {})
+    text = formatted(frame).rename(columns=headers or {})
     head = [frame.columns.name or frame.index.name or "", *map(str, text.columns)]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     lines += ["| " + " | ".join([str(i), *row]) + " |" for i, row in zip(text.index, text.values)]
@@ -427,7 +427,7 @@ def _headers(metric: str, last: int) -> dict[str, str]:
     }
 
 
-def _formatted(frame: pd.DataFrame) -> pd.DataFrame:
+def formatted(frame: pd.DataFrame) -> pd.DataFrame:
     """Numbers as text: counts whole, seconds to 2 places, scores to 4."""
     out = frame.copy().astype(object)
     for column in frame.columns:
