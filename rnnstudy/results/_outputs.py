@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rnnstudy import results
 from rnnstudy.keys import REPORT_ARTIFACTS
 from rnnstudy.results._readback import StudyFacts, histories, trials_frame
 from rnnstudy.results.report import CURVE_METRICS, OUTPUTS, Report, ReportOptions, make_report, varying
@@ -42,7 +43,6 @@ def write_all(
     curves.png (every trial against epoch, or with repeats each point's mean and CI band),
     with repeats trials.csv, points.png (the points' means with CI whiskers) and report.tex,
     and optuna.html (``study`` None leaves it out)."""
-    from rnnstudy.results import plots
 
     metric = options.metric or facts.objective
     ran = frame[frame["state"].isin((Outcome.COMPLETE.tag, Outcome.PRUNED.tag))]
@@ -66,18 +66,20 @@ def write_all(
             if int(row["trial"]) in history:
                 point = row.get("point") or label({n: row[n] for n in report.names if n in row})
                 by_point.setdefault(point, []).append(history[int(row["trial"])])
-        plots.mean_curves(by_point, shown_metrics, files[-1], title=facts.name)
+        results.plots.mean_curves(by_point, shown_metrics, files[-1], title=facts.name)
         files.append(folder / "points.png")
-        plots.points_with_ci(report.comparison.frame(), files[-1], title=facts.name, metric=options.value)
+        results.plots.points_with_ci(
+            report.comparison.frame(), files[-1], title=facts.name, metric=options.value
+        )
         files.append(folder / "report.tex")
         files[-1].write_text(report.export("latex"))
     else:
-        plots.study_curves(
+        results.plots.study_curves(
             {labels[t]: h for t, h in history.items()}, shown_metrics, files[-1], title=facts.name
         )
     if study is not None:
         files.append(folder / "optuna.html")
-        plots.optuna_page(study, files[-1], title=facts.name)
+        results.plots.optuna_page(study, files[-1], title=facts.name)
     return report, files
 
 

@@ -23,6 +23,7 @@ from rnnstudy.errors import ReportError
 from rnnstudy.keys import POINT_TAG, STATE_TAG, STUDY_TAG, TRIAL_TAG, param_scalar
 from rnnstudy.spec.study import Study
 from rnnstudy.stores.mlflow_tracking import Tracker
+from rnnstudy.stores.optuna_storage import JOURNAL_PREFIX, default_storage_url, open_storage
 from rnnstudy.stores.outcome import Outcome
 from rnnstudy.urls import redact
 
@@ -171,8 +172,6 @@ def optuna_study(storage_url: str | None, name: str):
     A storage given by the user must open; the default journal is only read when it exists.
     """
     import optuna
-
-    from rnnstudy.stores.optuna_storage import JOURNAL_PREFIX, default_storage_url, open_storage
 
     url = storage_url or default_storage_url()
     if storage_url is None and not Path(url.removeprefix(JOURNAL_PREFIX)).exists():

@@ -17,6 +17,8 @@ if "ipykernel" not in sys.modules:  # in Jupyter the notebook's backend stays: f
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from rnnstudy import stats
+
 SPLITS = (("", "train"), ("val_", "validation"), ("test_", "test"))
 
 
@@ -172,8 +174,6 @@ def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> No
     """
     import numpy as np
 
-    from rnnstudy.stats import shown_verdicts
-
     alpha = summary.attrs.get("alpha", 0.05)
     table = _best_first(summary)
     k = len(table)
@@ -183,7 +183,7 @@ def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> No
     width = max(8.0, 5.5 + 0.085 * max((len(str(p)) for p in table.index), default=0))
     fig, ax = plt.subplots(figsize=(width, height))
     y = np.arange(k)[::-1]  # the first row at the top
-    kinds = list(shown_verdicts(table))
+    kinds = list(stats.shown_verdicts(table))
     shown = {}
     for kind in ("worse", "untested", "tie", "best"):  # the best drawn last, on top
         rows = np.array([x == kind for x in kinds], dtype=bool)

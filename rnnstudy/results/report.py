@@ -24,7 +24,9 @@ from typing import Any
 
 import pandas as pd
 
+from rnnstudy import stats
 from rnnstudy.errors import ReportError
+from rnnstudy.results import _export
 from rnnstudy.results._readback import StudyFacts, completed
 from rnnstudy.spec.direction import lower_is_better
 from rnnstudy.spec.space import label
@@ -89,8 +91,6 @@ class Report:
         """The points as a table for a paper or a page: ``form`` "latex" (booktabs: mean ± CI,
         the best in bold, the points not distinguishable from it marked) or "markdown"; with the
         pivot of a two-parameter grid."""
-        from rnnstudy.results import _export as export
-
         if form not in FORMATS:
             raise ReportError(f"--format {form!r} is not known; allowed: {', '.join(FORMATS)}")
         if form == "text":
@@ -103,15 +103,15 @@ class Report:
         columns = [n for n in self.names if n in summary] or None
         metric = self.value
         if form == "latex":
-            parts = [export.latex(summary, columns, caption=self.title, metric=metric)]
+            parts = [_export.latex(summary, columns, caption=self.title, metric=metric)]
             if self.axes:
                 parts.append(
-                    export.pivot_latex(summary, *self.axes, caption=self.pivot_caption, metric=metric)
+                    _export.pivot_latex(summary, *self.axes, caption=self.pivot_caption, metric=metric)
                 )
         else:
-            parts = [export.markdown(summary, columns, metric=metric)]
+            parts = [_export.markdown(summary, columns, metric=metric)]
             if self.axes:
-                parts.append(export.pivot_markdown(summary, *self.axes, metric=metric))
+                parts.append(_export.pivot_markdown(summary, *self.axes, metric=metric))
         return "\n\n".join(parts) + "\n"
 
     def text(self) -> str:
@@ -240,7 +240,6 @@ def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str,
     """With seeds: each point's n, mean and CI of ``value``, tested against the best point
     (rnnstudy.stats); with one seed per point, only the line that says so.
     Returns (comparison, the points' table) or (comparison or None, None)."""
-    from rnnstudy import stats
 
     if shown.empty or value not in shown:
         return None, None
@@ -276,12 +275,11 @@ def points_shown(points: pd.DataFrame) -> pd.DataFrame:
     """The points' table for people: the searched values, n, mean ± CI half-width, the
     difference to the best with its interval, the Holm-corrected p-values, the verdict, then
     the points' mean size, training time and test accuracy."""
-    from rnnstudy.stats import COLUMNS, format_p, shown_verdicts
 
     def _p(value) -> str:
-        return "" if pd.isna(value) else format_p(value)
+        return "" if pd.isna(value) else stats.format_p(value)
 
-    names = [c for c in points.columns if c not in COLUMNS and c not in COST_COLUMNS]
+    names = [c for c in points.columns if c not in stats.COLUMNS and c not in COST_COLUMNS]
     shown = pd.DataFrame({c: [_cell(c, v) for v in points[c]] for c in names}, index=points.index)
     shown["n"] = points["n"].astype(int).astype(str)
     half = (points["ci_high"] - points["ci_low"]) / 2
@@ -297,7 +295,7 @@ def points_shown(points: pd.DataFrame) -> pd.DataFrame:
     ]
     shown["p (t, Holm)"] = [_p(v) for v in points["p"]]
     shown["p (Wilcoxon, Holm)"] = [_p(v) for v in points["p_wilcoxon"]]
-    shown["verdict"] = shown_verdicts(points)
+    shown["verdict"] = stats.shown_verdicts(points)
     headers = _headers("", 0)
     for column in [c for c in COST_COLUMNS if c in points]:
         shown[headers.get(column, column)] = [_cell(column, v) for v in points[column]]

@@ -30,11 +30,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from rnnstudy import stats
 from rnnstudy.keys import OUTCOME_ATTR, SEED
 from rnnstudy.spec.direction import lower_is_better
 from rnnstudy.spec.space import label
 from rnnstudy.spec.study import Study
 from rnnstudy.stores import optuna_internals
+from rnnstudy.stores.outcome import Outcome
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,6 @@ def _sampled(spec: Study, trials, failed) -> list[dict]:
 
 def _stopped_from_outside(trial) -> bool:
     """Whether a FAIL trial was interrupted or lost, not failed by itself (rnnstudy.outcome)."""
-    from rnnstudy.stores.outcome import Outcome
 
     return Outcome[trial.user_attrs.get(OUTCOME_ATTR, "FAILED")].stopped
 
@@ -141,8 +142,6 @@ def _raced(spec: Study, points: list[dict], trials, given_up=()) -> tuple[list[d
     with a trial that failed by itself (``given_up``) is out of the race: it gets no more seeds."""
     import pandas as pd
 
-    from rnnstudy.stats import race_step
-
     wanted = [_with_seed(p, s) for s in spec.seeds for p in points]
     ran = [optuna_internals.enqueued_point(t) or {} for t in [*trials, *given_up]]
     wanted += [p for p in ran if p.get(SEED, 0) >= spec.min_repeats]  # the race so far
@@ -167,7 +166,7 @@ def _raced(spec: Study, points: list[dict], trials, given_up=()) -> tuple[list[d
     scores = pd.DataFrame(rows, columns=["point", SEED, "value"]).dropna(subset=["point"])
     scores["value"] = scores["value"].astype(float)
     lower = lower_is_better(spec.objective, objective=spec.objective, direction=spec.direction)
-    step = race_step(
+    step = stats.race_step(
         scores,
         [label(p) for p in points],
         lower_is_better=lower,

@@ -27,6 +27,14 @@ from typing import Any
 
 from rnnstudy import faults
 from rnnstudy.errors import RnnstudyError
+from rnnstudy.plugins.registry import default_registry
+from rnnstudy.runtime import backend
+from rnnstudy.spec.samplers import make_pruner, make_sampler
+from rnnstudy.spec.study import load_study
+from rnnstudy.stores.heartbeat import Heartbeat
+from rnnstudy.stores.mlflow_tracking import Tracker
+from rnnstudy.stores.optuna_internals import trial_of
+from rnnstudy.stores.optuna_storage import open_storage
 from rnnstudy.stores.outcome import Ending, Outcome, end_trial
 from rnnstudy.trial import messages
 from rnnstudy.trial.messages import EXIT_DRAINED, EXIT_FATAL, EXIT_INTERRUPTED, EXIT_RECYCLED, Exiting, Ready
@@ -75,7 +83,6 @@ def main(config: WorkerConfig, pipe) -> None:
     with contextlib.suppress(OSError):
         pipe.send(Exiting(os.getpid()))  # the driver reaps at once, not at its next poll
     pipe.close()
-    from rnnstudy.runtime import backend
 
     backend.exit_now(code)
 
@@ -116,11 +123,9 @@ def _prepare(config: WorkerConfig) -> None:
 def _start_keras(env: dict[str, str]) -> None:
     """Import Keras on the study's backend (from the environment), the trial code and plugins."""
     os.environ.update(env)
-    from rnnstudy.runtime import backend
 
     backend.start()  # cheap the second time
-    from rnnstudy.plugins.registry import default_registry
-    from rnnstudy.trial import runner  # noqa: F401
+    from rnnstudy.trial import runner  # noqa: F401  (Keras and the trial code, now: on the backend just set)
 
     default_registry().all()
 
@@ -128,14 +133,7 @@ def _start_keras(env: dict[str, str]) -> None:
 def _work(config: WorkerConfig, send, orders) -> int:
     import optuna
 
-    from rnnstudy.plugins.registry import default_registry
-    from rnnstudy.spec.samplers import make_pruner, make_sampler
-    from rnnstudy.spec.study import load_study
-    from rnnstudy.stores.heartbeat import Heartbeat
-    from rnnstudy.stores.mlflow_tracking import Tracker
-    from rnnstudy.stores.optuna_internals import trial_of
-    from rnnstudy.stores.optuna_storage import open_storage
-    from rnnstudy.trial.runner import TrialRunner
+    from rnnstudy.trial.runner import TrialRunner  # imported by _start_keras, after the backend's environment
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     spec = pickle.loads(config.study) if config.study else load_study(config.study_path)

@@ -20,11 +20,12 @@ import threading
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from rnnstudy import faults
+from rnnstudy import faults, results
 from rnnstudy.errors import Exit, Interrupted, RnnstudyError, Stopped, StorageError
 from rnnstudy.keys import BEST_TRIAL_TAG, PARENT_RUN_ATTR, STORAGE_TAG, TRACKING_ATTR
 from rnnstudy.plugins.registry import default_registry
 from rnnstudy.run import _estimate as estimate
+from rnnstudy.run import _progress as progress_bar
 from rnnstudy.run import _supervisor as supervisor
 from rnnstudy.run import _worker as worker
 from rnnstudy.run import preflight
@@ -32,9 +33,14 @@ from rnnstudy.run._planner import Plan, plan
 from rnnstudy.run._pool import Pool
 from rnnstudy.run._supervisor import Supervisor
 from rnnstudy.run.preflight import RunOptions
-from rnnstudy.runtime import devices
+from rnnstudy.runtime import backend, devices
+from rnnstudy.spec.samplers import make_pruner, make_sampler
 from rnnstudy.spec.study import Study
 from rnnstudy.stores import heartbeat, optuna_internals, provenance
+from rnnstudy.stores.heartbeat import stale
+from rnnstudy.stores.mlflow_tracking import Tracker
+from rnnstudy.stores.optuna_internals import enqueued_point
+from rnnstudy.stores.optuna_storage import file_of, open_storage, study_lock
 from rnnstudy.stores.outcome import DONE_STATES, Ending, Outcome, end_trial
 from rnnstudy.trial.messages import Assignment, TrialEnded
 from rnnstudy.urls import redact
@@ -71,7 +77,6 @@ class Session:
     first: int = 0  # the number of this invocation's first trial
 
     def lock(self):
-        from rnnstudy.stores.optuna_storage import study_lock
 
         return study_lock(self.storage_url, self.storage, self.spec.name)
 
@@ -101,7 +106,6 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         Stopped: no progress was possible; nothing is left RUNNING.
         Interrupted: Ctrl-C or SIGTERM; the running trials were ended, and the same call resumes.
     """
-    from rnnstudy.runtime import backend
 
     out = out or sys.stdout
     flight = preflight.resolve(study_path, options)  # one line on bad input, before anything else
@@ -201,11 +205,10 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
 def _report(spec: Study, study, session: Session) -> str | None:
     """The closing report (rnnstudy.results.publish); None, said on stderr, when it fails: the
     trials are kept, and ``rnnstudy report`` makes it again."""
-    from rnnstudy.results import publish
 
     try:
         faults.point("report")
-        return publish(spec, study, session.tracker, session.parent_id)
+        return results.publish(spec, study, session.tracker, session.parent_id)
     except Exception as exc:
         print(
             f"warning: the closing report failed ({type(exc).__name__}: {exc}); every trial is kept: "
@@ -237,8 +240,6 @@ def _open_stores(storage_url: str, tracking_uri: str):
     """The Optuna storage and the MLflow tracker, each checked. A server is reached before any
     local file is made (a journal, an SQLite database): a store that cannot be reached is one
     line, with nothing left behind."""
-    from rnnstudy.stores.mlflow_tracking import Tracker
-    from rnnstudy.stores.optuna_storage import file_of, open_storage
 
     def tracker() -> Tracker:
         made = Tracker(tracking_uri)
@@ -266,16 +267,12 @@ def _waiting_points(study) -> list[dict]:
     """The values the study's waiting trials were enqueued with (a sampled one's: none)."""
     from optuna.trial import TrialState
 
-    from rnnstudy.stores.optuna_internals import enqueued_point
-
     return [enqueued_point(t) or {} for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,))]
 
 
 def _open_study(session: Session):
     """The Optuna study, created on first use and found again on resume."""
     import optuna
-
-    from rnnstudy.spec.samplers import make_pruner, make_sampler
 
     spec = session.spec
     study = optuna.create_study(
@@ -320,7 +317,6 @@ def _parent_run(session: Session) -> tuple[str, str]:
 def recover(session: Session, held: set[int] = frozenset()) -> int:
     """Mark failed the trials whose worker is gone (see rnnstudy.heartbeat), but those in
     ``held``, so that their points run again; return how many. Call under the study's lock."""
-    from rnnstudy.stores.heartbeat import stale
 
     lost = [(trial, reason) for trial, reason in stale(session.study) if trial.number not in held]
     for trial, reason in lost:
@@ -339,10 +335,9 @@ def _run_workers(
     The time left weighs each trial by ``cost``, its estimated seconds by its values (None: all
     alike), starting from ``pending``, the waiting trials' values.
     """
-    from rnnstudy.run._progress import make
 
     spec = session.spec
-    progress = make(
+    progress = progress_bar.make(
         to_run,
         spec.objective,
         spec.direction,

@@ -16,16 +16,22 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
+from rnnstudy._lazy import module
 from rnnstudy.durations import human, parse_duration
 from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.plugins.registry import KINDS, Registry
 from rnnstudy.run import _estimate as estimate
 from rnnstudy.run._worker import WorkerConfig
-from rnnstudy.runtime import devices
+from rnnstudy.runtime import backend, devices
+from rnnstudy.runtime.precision import recurrent
 from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy.spec.study import Study, load_study, pack_study
+from rnnstudy.stores.mlflow_tracking import default_tracking_uri
+from rnnstudy.stores.optuna_storage import default_storage_url, is_sqlite
 from rnnstudy.trial import checkpoint
 from rnnstudy.urls import redact
+
+runner = module("rnnstudy.trial.runner")
 
 
 @dataclass
@@ -70,14 +76,12 @@ class Preflight:
     @property
     def check_backend(self) -> str:
         """The backend the dry run builds under: the workers', else the default or a searched one."""
-        from rnnstudy.runtime import backend
 
         if self.known:
             return self.known
         return backend.DEFAULT if backend.DEFAULT in self.searched or not self.searched else self.searched[0]
 
     def backend_env(self, name: str) -> dict[str, str]:
-        from rnnstudy.runtime import backend
 
         return backend.env(name, self.options.workers, deterministic=self.options.deterministic)
 
@@ -102,9 +106,6 @@ class Preflight:
 
 def resolve(study_path: str | Study, options: RunOptions) -> Preflight:
     """Read the study and the options once; raise RnnstudyError (one line) on anything wrong."""
-    from rnnstudy.runtime import backend
-    from rnnstudy.stores.mlflow_tracking import default_tracking_uri
-    from rnnstudy.stores.optuna_storage import default_storage_url
 
     budget_s = parse_duration(options.budget) if options.budget else None  # before anything else
     given = isinstance(study_path, Study)  # defined in code (a notebook): sent to workers pickled
@@ -131,7 +132,6 @@ def resolve(study_path: str | Study, options: RunOptions) -> Preflight:
 
 def _searched_backends(spec: Study, options: RunOptions) -> list[str]:
     """The backends a study compares, each checked installed; [] when it searches none."""
-    from rnnstudy.runtime import backend
 
     searched = spec.searched_backends
     if searched and options.backend:
@@ -167,7 +167,6 @@ def estimate_line(flight: Preflight, timer, points, models: list):
     seconds by its values (None without an estimate); refuse it when over ``--budget``. Shown
     once the stores are reached, so a mistake is still one line."""
     spec, options, gpus, budget_s = flight.spec, flight.options, flight.gpus, flight.budget_s
-    from rnnstudy.runtime.precision import recurrent
 
     rnn = bool(models) and all(recurrent(m) for m in models)
     efficiency = estimate.measured_efficiency(
@@ -189,7 +188,6 @@ def estimate_line(flight: Preflight, timer, points, models: list):
 
 
 def _check_options(options: RunOptions, storage_url: str) -> None:
-    from rnnstudy.stores.optuna_storage import is_sqlite
 
     if options.workers < 1:
         raise RnnstudyError(f"--workers {options.workers} must be >= 1")
@@ -217,7 +215,6 @@ def validate(
     With ``timer``, every point is built (not only those the check needs) and each distinct
     model's training steps are timed on the real data, for the time estimate.
     """
-    from rnnstudy.trial.runner import build_trial, declare_fit
 
     for kind in KINDS:
         for name in _mentioned(spec, kind):
@@ -230,8 +227,8 @@ def validate(
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
         try:
             started = time.perf_counter()
-            built = build_trial(hp, registry, data_dir)
-            declare_fit(built, hp)
+            built = runner.build_trial(hp, registry, data_dir)
+            runner.declare_fit(built, hp)
             if models is not None:
                 models.append(built.model)
             if timer is not None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnstudy import stats
 from rnnstudy.errors import StudyFileError
 from rnnstudy.runtime.backend import BACKENDS
 from rnnstudy.spec.space import Space, as_space, grid
@@ -159,9 +160,7 @@ class Study:
 
     def _check_repeats(self) -> None:
         if self.racing:
-            from rnnstudy.stats import check_race
-
-            check_race(self.min_repeats, self.max_repeats)
+            stats.check_race(self.min_repeats, self.max_repeats)
             if self.sampler != "grid":
                 raise StudyFileError(
                     f"repeats={ADAPTIVE!r} races the points of a grid or `points`; sampler={self.sampler!r} "

@@ -47,7 +47,7 @@ from typing import Any
 
 from rnnstudy.keys import GIT_COMMIT_TAG, RECORD_ARTIFACTS, RECORD_TAG, VERSION_TAG
 from rnnstudy.runtime import devices
-from rnnstudy.spec.study import Study, load_study
+from rnnstudy.spec.study import Study, load_study, pack_study
 from rnnstudy.stores import heartbeat
 from rnnstudy.urls import lines_with_passwords, redact
 
@@ -142,7 +142,6 @@ def _stored(path: Path) -> tuple[bytes, list[str]]:
 def _redacted_pickle(packed: bytes) -> tuple[bytes, list[str]]:
     """A pickled Study with its description, fixed values and points redacted (what it
     searches is in the Optuna storage anyway, as each trial's distribution)."""
-    from rnnstudy.spec.study import pack_study
 
     spec = pickle.loads(packed)
     values = {"description": spec.description, **{f"fixed.{k}": v for k, v in spec.fixed.items()}}

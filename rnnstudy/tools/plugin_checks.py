@@ -33,10 +33,13 @@ from typing import Any
 
 import numpy as np
 
+from rnnstudy._lazy import module
 from rnnstudy.plugins import contract
 from rnnstudy.plugins.data import Data
 from rnnstudy.plugins.registry import Registry, default_registry
 from rnnstudy.spec.hyperparameters import HyperParameters
+
+runner = module("rnnstudy.trial.runner")
 
 HpSpec = HyperParameters | Mapping[str, Any] | None
 SPLITS = ("train", "val", "test")
@@ -312,8 +315,6 @@ def check_model(
         optimizer: a built-in optimizer's name, or an optimizer plugin ``make(hp)``.
     """
     import keras
-
-    from rnnstudy.trial import runner
 
     fail = _Failer("model", name or _name(factory))
     if not callable(factory):

@@ -32,6 +32,7 @@ import os
 import sys
 from typing import Any, TextIO
 
+from rnnstudy._lazy import module
 from rnnstudy.errors import Interrupted, RnnstudyError
 from rnnstudy.keys import (
     FAIL_REASON_ATTR,
@@ -42,9 +43,17 @@ from rnnstudy.keys import (
     RUN_NAME_TAG,
     param_value,
 )
+from rnnstudy.plugins.registry import default_registry
 from rnnstudy.runtime import backend, devices
+from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy.stores import provenance
+from rnnstudy.stores.mlflow_tracking import Tracker, default_tracking_uri
+from rnnstudy.stores.optuna_internals import enqueued_point
+from rnnstudy.stores.optuna_storage import default_storage_url, file_of, open_storage
+from rnnstudy.trial.messages import EpochEnded
 from rnnstudy.urls import redact, redacted
+
+runner = module("rnnstudy.trial.runner")
 
 TIMINGS = ("train_time_s", "inference_time_s", "inference_ms_per_sample")  # never the same twice
 SHOWN = 4  # differing metrics named
@@ -74,7 +83,6 @@ def rerun(
         RerunError: no such study or trial, or no record of the trial; nothing was written.
         rnnstudy.errors.Interrupted: Ctrl-C; the new run is marked KILLED.
     """
-    from rnnstudy.stores.mlflow_tracking import Tracker, default_tracking_uri
 
     out = out or sys.stdout
     trial, trials, parent_id = _trial(study, number, storage_url)
@@ -123,8 +131,6 @@ def _trial(name: str, number: int, storage_url: str | None):
     """The Optuna trial, all the study's trials by number, and the study's parent run id."""
     import optuna
 
-    from rnnstudy.stores.optuna_storage import default_storage_url, open_storage
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     url = storage_url or default_storage_url()
     storage = open_storage(_existing(url, "Optuna storage", "--storage"))
@@ -144,7 +150,6 @@ def _trial(name: str, number: int, storage_url: str | None):
 
 def _existing(url: str, what: str, option: str) -> str:
     """``url``, if its file is there (opening a journal or SQLite URL would create it)."""
-    from rnnstudy.stores.optuna_storage import file_of
 
     path = file_of(url)
     if path is not None and not path.is_file():
@@ -225,11 +230,6 @@ def _values(spec, trial, params: dict[str, str], whole: dict[str, Any], data_dir
     """
     import keras
 
-    from rnnstudy.plugins.registry import default_registry
-    from rnnstudy.spec.hyperparameters import HyperParameters
-    from rnnstudy.stores.optuna_internals import enqueued_point
-    from rnnstudy.trial.runner import build_trial, declare_fit
-
     given = {**spec.fixed, **(enqueued_point(trial) or {}), **trial.params}
     for name, value in given.items():
         if redacted(value):
@@ -249,7 +249,7 @@ def _values(spec, trial, params: dict[str, str], whole: dict[str, Any], data_dir
         del logged["optimizer"]
     # the other logged params (sizes, packages) are never declared
     hp = HyperParameters(fixed={**logged, **given})
-    declare_fit(build_trial(hp, default_registry(), data_dir), hp)
+    runner.declare_fit(runner.build_trial(hp, default_registry(), data_dir), hp)
     keras.backend.clear_session()
     lines = [
         f"{k}: not logged by the original, {v!r} now (new in its plugin?)"
@@ -268,10 +268,6 @@ def _values(spec, trial, params: dict[str, str], whole: dict[str, Any], data_dir
 def _train(tracker, spec, values, original, number: int, invocation, data_dir, out) -> str:
     """Train the rebuilt trial into a new run nested under the original's; return its id."""
     from optuna.trial import FixedTrial
-
-    from rnnstudy.plugins.registry import default_registry
-    from rnnstudy.trial.messages import EpochEnded
-    from rnnstudy.trial.runner import TrialFailed, TrialRunner
 
     fixed = dataclasses.replace(
         spec, search={}, points=None, fixed=values, sampler="grid", trials=None, repeats=1, pruner="none"
@@ -292,7 +288,7 @@ def _train(tracker, spec, values, original, number: int, invocation, data_dir, o
                 f"epoch {message.epoch}/{message.epochs}: {spec.objective} {value:.6g}", file=out, flush=True
             )
 
-    runner = TrialRunner(
+    trial_runner = runner.TrialRunner(
         fixed,
         default_registry(),
         tracker,
@@ -304,12 +300,12 @@ def _train(tracker, spec, values, original, number: int, invocation, data_dir, o
     )
     status = "FAILED"
     try:
-        runner.train(FixedTrial({}, number=number), None, new_id)
+        trial_runner.train(FixedTrial({}, number=number), None, new_id)
         status = "FINISHED"
     except KeyboardInterrupt:
         status = "KILLED"
         raise Interrupted(f"interrupted: the rerun's MLflow run {new_id} is marked KILLED") from None
-    except TrialFailed as exc:
+    except runner.TrialFailed as exc:
         raise RerunError(
             f"the rerun of trial {number} failed: {exc}; its MLflow run {new_id} is marked FAILED"
         ) from None

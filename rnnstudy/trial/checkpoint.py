@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnstudy.durations import FORMS, DurationError, parse_duration
 from rnnstudy.errors import RnnstudyError
 
 DEFAULT_EVERY = "10m"  # of training: a kill loses at most this much, saving costs little
@@ -62,7 +63,6 @@ class Every:
 
 def parse_every(value: Any) -> Every:
     """``checkpoint_every``: a whole number of epochs (5), or a duration of training ("10m")."""
-    from rnnstudy.durations import FORMS, DurationError, parse_duration
 
     if isinstance(value, int) and not isinstance(value, bool):
         if value <= 0:

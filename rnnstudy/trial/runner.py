@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from rnnstudy import faults
+from rnnstudy._lazy import module
 from rnnstudy.errors import RnnstudyError
 from rnnstudy.keys import (
     CONTINUED_BY_TAG,
@@ -44,6 +45,8 @@ from rnnstudy.spec.space import label
 from rnnstudy.spec.study import Study
 from rnnstudy.trial import checkpoint
 from rnnstudy.trial.messages import EpochEnded, Message, Note, TrialStarted
+
+plots = module("rnnstudy.results.plots")
 
 Send = Callable[[Message], None]
 
@@ -330,7 +333,7 @@ class TrialRunner:
         final["objective"] = value
         self.tracker.log_metrics(run_id, final, step=len(rows), wait=False)
 
-        # artifacts: history, curves, summary and whatever the model adds (a few tenths of a
+        # artifacts: history, plots.curves, summary and whatever the model adds (a few tenths of a
         # second per trial; a quick sweep may do without)
         if hp.values["artifacts"]:
             self._artifacts(run_id, built, rows, trial.number, isinstance(model, keras.Model))
@@ -397,14 +400,12 @@ class TrialRunner:
     def _artifacts(self, run_id: str, built: Built, rows: list[dict], number: int, is_keras: bool) -> None:
         import pandas as pd
 
-        from rnnstudy.results.plots import curves
-
         with self.tracker.artifact_dir() as tmp:
             directory = Path(tmp)
             frame = pd.DataFrame(rows)
             frame.index = pd.RangeIndex(1, len(rows) + 1, name="epoch")
             frame.to_csv(directory / HISTORY)
-            curves(rows, directory / CURVES, title=f"{self.study.name} trial {number}")
+            plots.curves(rows, directory / CURVES, title=f"{self.study.name} trial {number}")
             if is_keras:
                 text = io.StringIO()
                 built.model.summary(print_fn=lambda line, **_: text.write(line + "\n"))
