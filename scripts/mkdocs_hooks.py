@@ -5,15 +5,27 @@ A page links to a study file, a benchmark script or its output as the repository
 the repository. This hook adds those files to the site under ``source/`` (``source/studies/demo.py``),
 so MkDocs checks each such link like any other (``--strict`` fails on one to a file that is not
 there) and the site serves the file it names. Only the folders below are published.
+
+It also puts the repository first on ``sys.path``, so that the CLI reference (mkdocs-click
+imports ``rnnstudy.cli``) documents the code being built, as the Python reference does
+(mkdocstrings' ``paths``), whichever installed copy of rnnstudy the environment has.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from mkdocs.structure.files import File, Files, InclusionLevel
 
 PUBLISHED = ("studies/*.py", "benchmarks/*.py", "benchmarks/*.txt", "examples/*.ipynb")
+
+
+def on_config(config):
+    root = str(Path(config["config_file_path"]).resolve().parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return config
 
 
 def on_files(files: Files, config) -> Files:
