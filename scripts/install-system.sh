@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests need (see the README's "Reports and pictures"):
+# Installs the system packages the tests need (see docs/results/reports.md):
 # Debian's Chromium and ChromeDriver, which the UI test drives headless through Playwright.
 # Playwright is told to use /usr/bin/chromium; it never downloads a browser of its own.
 # On these machines Chromium was checked with: --headless --no-sandbox --disable-gpu
