@@ -102,9 +102,9 @@ PROBE = textwrap.dedent(
     report["bf16_cnn"] = fitted("cnn", *cases["cnn"], policy="mixed_bfloat16")
     report["gpus"] = list(precision._gpu_capabilities())
     if through_trial:  # the runner's own build, as a worker calls it
-        from rnnstudy.trial.runner import build
+        from rnnstudy.trial.runner import build_trial
         dataset, fixed = cases["text_rnn"]
-        build(HyperParameters(fixed={"dataset": dataset, "model": "text_rnn", **fixed}), registry, data_dir)
+        build_trial(HyperParameters(fixed={"dataset": dataset, "model": "text_rnn", **fixed}), registry, data_dir)
     if name == "torch":
         import torch
         report["torch_threads"] = torch.get_num_threads()

@@ -261,7 +261,7 @@ def test_time_steps_trains_a_real_keras_model():
 
 
 def test_the_driver_can_import_these_without_a_framework():
-    code = "import sys, rnnstudy.estimate, rnnstudy.devices; print(sorted({'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules)))"
+    code = "import sys, rnnstudy.run._estimate, rnnstudy.runtime.devices; print(sorted({'keras', 'tensorflow', 'jax', 'torch'} & set(sys.modules)))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
 

@@ -10,6 +10,7 @@ import time
 import pytest
 from conftest import free_port
 
+from rnnstudy.keys import HEARTBEAT_ATTR
 from rnnstudy.stores.optuna_internals import enqueued_point
 
 GRID = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
@@ -149,7 +150,7 @@ def test_stale_trials_are_known_by_their_heartbeat(tmp_path):
         trial = study.ask()
         names[trial.number] = name
         if beat is not None:
-            optuna_internals.set_system_attr(study, trial.number, heartbeat.ATTR, beat)
+            optuna_internals.set_system_attr(study, trial.number, HEARTBEAT_ATTR, beat)
     study.tell(study.ask(), 1.0)  # a finished trial is never stale
 
     stale = {names[t.number]: reason for t, reason in heartbeat.stale(study, now=now)}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rnnstudy import results
+from rnnstudy._lazy import module
 from rnnstudy.keys import REPORT_ARTIFACTS
 from rnnstudy.results._readback import StudyFacts, histories, trials_frame
 from rnnstudy.results.report import CURVE_METRICS, OUTPUTS, Report, ReportOptions, make_report, varying
@@ -16,6 +16,8 @@ from rnnstudy.spec.space import label
 from rnnstudy.spec.study import Study
 from rnnstudy.stores.mlflow_tracking import Tracker
 from rnnstudy.stores.outcome import Outcome
+
+plots = module("rnnstudy.results.plots")  # matplotlib: only when a report is written
 
 
 def publish(
@@ -66,20 +68,18 @@ def write_all(
             if int(row["trial"]) in history:
                 point = row.get("point") or label({n: row[n] for n in report.names if n in row})
                 by_point.setdefault(point, []).append(history[int(row["trial"])])
-        results.plots.mean_curves(by_point, shown_metrics, files[-1], title=facts.name)
+        plots.mean_curves(by_point, shown_metrics, files[-1], title=facts.name)
         files.append(folder / "points.png")
-        results.plots.points_with_ci(
-            report.comparison.frame(), files[-1], title=facts.name, metric=options.value
-        )
+        plots.points_with_ci(report.comparison.frame(), files[-1], title=facts.name, metric=options.value)
         files.append(folder / "report.tex")
         files[-1].write_text(report.export("latex"))
     else:
-        results.plots.study_curves(
+        plots.study_curves(
             {labels[t]: h for t, h in history.items()}, shown_metrics, files[-1], title=facts.name
         )
     if study is not None:
         files.append(folder / "optuna.html")
-        results.plots.optuna_page(study, files[-1], title=facts.name)
+        plots.optuna_page(study, files[-1], title=facts.name)
     return report, files
 
 

@@ -294,7 +294,7 @@ def mean_curves_figure(histories_by_point: dict, metric, title: str = "", confid
     import numpy as np
     import pandas as pd
     from matplotlib.ticker import MaxNLocator
-    from scipy import stats
+    from scipy import stats as scipy_stats
 
     metrics = [metric] if isinstance(metric, str) else list(metric)
     logged = [m for m in metrics if any(m in h for hs in histories_by_point.values() for h in hs)]
@@ -319,7 +319,7 @@ def mean_curves_figure(histories_by_point: dict, metric, title: str = "", confid
             mean = values.mean(axis=1).to_numpy(dtype=float)
             sem = (values.std(axis=1, ddof=1) / np.sqrt(n)).to_numpy(dtype=float)
             with np.errstate(invalid="ignore", divide="ignore"):
-                low, high = stats.t.interval(confidence, df=np.maximum(n - 1, 1), loc=mean, scale=sem)
+                low, high = scipy_stats.t.interval(confidence, df=np.maximum(n - 1, 1), loc=mean, scale=sem)
             low, high = np.clip(low, *_range(name)), np.clip(high, *_range(name))
             band = (n >= 2) & np.isfinite(low) & np.isfinite(high)
             colour = colours(k / max(len(histories_by_point) - 1, 1)) if many else colours(k % 10)

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rnnstudy.keys import GIT_COMMIT_TAG, RECORD_ARTIFACTS, RECORD_TAG, VERSION_TAG
+from rnnstudy.keys import GIT_COMMIT_TAG, HEARTBEAT_ATTR, RECORD_ARTIFACTS, RECORD_TAG, VERSION_TAG
 from rnnstudy.runtime import devices
 from rnnstudy.spec.study import Study, load_study, pack_study
 from rnnstudy.stores import heartbeat
@@ -286,7 +286,7 @@ def of_trial(invocations: list[Invocation], trial) -> Invocation | None:
         return None
     started = trial.datetime_start.timestamp()
     before = [i for i in invocations if i.started <= started]
-    beat = trial.system_attrs.get(heartbeat.ATTR) or {}
+    beat = trial.system_attrs.get(HEARTBEAT_ATTR) or {}
     here = [i for i in before if i.facts["machine"]["id"] == beat.get("machine")]
     return (here or before or [None])[-1]
 

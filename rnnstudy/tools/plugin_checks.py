@@ -331,7 +331,7 @@ def check_model(
 
     hp = _fresh(hp)
     built = fail.call(
-        "building it as a trial does (factory(info), build_trial(hp), compile)",
+        "building it as a trial does (factory(info), build(hp), compile)",
         runner.build_trial,
         hp,
         registry,
@@ -340,13 +340,13 @@ def check_model(
     _check_all_declared(fail, hp, _given(hp))
     made, model = built.hypermodel, built.model
     if model is None:
-        fail("build_trial(hp) returned None")
+        fail("build(hp) returned None")
     metrics = fail.call("metrics()", made.metrics)
     if not isinstance(metrics, list):
         fail(f"metrics() returned a {type(metrics).__name__}, not a list of Keras metrics")
     is_keras = isinstance(model, keras.Model)
     if not is_keras:
-        what = f"build_trial(hp) made a {type(model).__name__}, not a keras.Model"
+        what = f"build(hp) made a {type(model).__name__}, not a keras.Model"
         if made.fit is contract._keras_fit:
             fail(f"{what}, so its hypermodel needs a fit(hp, model, *, x, y, ...) hook")
         missing = [
