@@ -43,7 +43,7 @@ def test_points_with_ci_one_seed_and_lower_is_better(tmp_path):
     path = tmp_path / "one.png"
     plots.points_with_ci(summary, path)  # no intervals, every rival untested
     assert _png(path).shape[0] > 200
-    assert list(plots._best_first(summary).index) == ["b", "c", "a"]
+    assert list(plots._best_first(summary, summary.attrs["lower_is_better"]).index) == ["b", "c", "a"]
 
 
 def test_mean_curves_band_per_epoch(tmp_path):

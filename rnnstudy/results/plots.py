@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from rnnstudy import stats
+from rnnstudy.spec.direction import lower_is_better
 
 SPLITS = (("", "train"), ("val_", "validation"), ("test_", "test"))
 
@@ -174,8 +175,10 @@ def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> No
     """
     import numpy as np
 
-    alpha = summary.attrs.get("alpha", 0.05)
-    table = _best_first(summary)
+    alpha = summary.attrs.get("alpha", stats.ALPHA)
+    lower = summary.attrs.get("lower_is_better")  # set by the comparison; else the metric's name says
+    lower = lower_is_better(metric) if lower is None else bool(lower)
+    table = _best_first(summary, lower)
     k = len(table)
     height = 1.9 + 0.3 * k
     # the labels' width (about 0.085 in a character at the tick font) beside a plot of 5.5 in,
@@ -191,7 +194,7 @@ def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> No
             continue
         colour, marker, label = VERDICT_STYLE[kind]
         if kind == "best":
-            label = f"best ({'lowest' if _lower_is_better(summary) else 'highest'} mean)"
+            label = f"best ({'lowest' if lower else 'highest'} mean)"
         if kind == "tie":
             label += f" (paired t-test, Holm, α={alpha:g})"
         part = table[rows]
@@ -242,7 +245,7 @@ def points_with_ci(summary, path: Path, title: str = "", metric: str = "") -> No
     plt.close(fig)
 
 
-def _best_first(summary):
+def _best_first(summary, lower: bool):
     """The rows best first, then by mean in the metric's direction (positions, not labels: a
     point may be a tuple)."""
     import numpy as np
@@ -250,18 +253,8 @@ def _best_first(summary):
     verdict = summary["verdict"].to_numpy()
     best, rest = np.flatnonzero(verdict == "best"), np.flatnonzero(verdict != "best")
     means = summary["mean"].to_numpy(dtype=float)
-    rest = rest[np.argsort(means[rest] if _lower_is_better(summary) else -means[rest], kind="stable")]
+    rest = rest[np.argsort(means[rest] if lower else -means[rest], kind="stable")]
     return summary.iloc[np.concatenate([best, rest]).astype(int)]
-
-
-def _lower_is_better(summary) -> bool:
-    """From the frame's attrs; else from where the best sits among the others."""
-    lower = summary.attrs.get("lower_is_better")
-    if lower is None:
-        best = summary.loc[summary["verdict"] == "best", "mean"]
-        others = summary.loc[summary["verdict"] != "best", "mean"]
-        lower = bool(len(best) and len(others) and best.iloc[0] < others.median())
-    return bool(lower)
 
 
 def _range(metric: str) -> tuple[float, float]:
