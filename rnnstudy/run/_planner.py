@@ -122,13 +122,18 @@ def _stopped_from_outside(trial) -> bool:
 def _stopped(spec: Study, trials, failed) -> list[dict]:
     """The sampled configurations (× seed) of trials that were interrupted or lost, each once,
     unless a live trial has it already."""
-    live = {_key(_values(t)) for t in trials}
+    live = {trial_key(t) for t in trials}
     again: dict[str, dict] = {}
     for trial in failed:
         values = _values(trial)
         if _stopped_from_outside(trial) and set(spec.search) <= set(values) and _key(values) not in live:
             again.setdefault(_key(values), values)
     return list(again.values())
+
+
+def trial_key(trial) -> str:
+    """A trial's configuration × seed as one key: what it sampled and the point it was enqueued with."""
+    return _key(_values(trial))
 
 
 def _values(trial) -> dict:

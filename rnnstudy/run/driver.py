@@ -29,7 +29,7 @@ from rnnstudy.run import _progress as progress_bar
 from rnnstudy.run import _supervisor as supervisor
 from rnnstudy.run import _worker as worker
 from rnnstudy.run import preflight
-from rnnstudy.run._planner import Plan, plan
+from rnnstudy.run._planner import Plan, plan, trial_key
 from rnnstudy.run._pool import Pool
 from rnnstudy.run._supervisor import Supervisor
 from rnnstudy.run.preflight import RunOptions
@@ -222,18 +222,10 @@ def _report(spec: Study, study, session: Session) -> str | None:
 def _failed_here(study, first: int) -> int:
     """This run's failed trials (numbered from ``first``) whose configuration × seed no
     trial completed or pruned after all."""
-    ran = {_key(t) for t in study.get_trials(deepcopy=False) if t.state.name in DONE_STATES}
+    ran = {trial_key(t) for t in study.get_trials(deepcopy=False) if t.state.name in DONE_STATES}
     return sum(
-        t.state.name == "FAIL" and _key(t) not in ran for t in study.get_trials(deepcopy=False)[first:]
+        t.state.name == "FAIL" and trial_key(t) not in ran for t in study.get_trials(deepcopy=False)[first:]
     )
-
-
-def _key(trial) -> str:
-    """A trial's configuration × seed: its enqueued point and what it sampled."""
-    import json
-
-    values = {**trial.params, **(optuna_internals.enqueued_point(trial) or {})}
-    return json.dumps(values, sort_keys=True, default=str)
 
 
 def _open_stores(storage_url: str, tracking_uri: str):
