@@ -387,4 +387,4 @@ def main() -> None:
     except SystemExit as exc:
         if "keras" not in sys.modules or not isinstance(exc.code, int | None):
             raise
-            backend.exit_now(exc.code or 0)  # all is written: skip TensorFlow's slow teardown
+        backend.exit_now(exc.code or 0)  # all is written: skip TensorFlow's slow teardown

@@ -71,9 +71,9 @@ def test_workers_beyond_the_trials_left_are_killed_and_the_rest_run_them(
 def test_too_few_waiting_workers_are_made_up_at_the_go(
     plugin_dist, make_study, workdir, started, monkeypatch
 ):
-    from rnnstudy.run import driver
+    from rnnstudy.run import preflight
 
-    monkeypatch.setattr(driver, "_most_trials", lambda spec: 0)  # none started before the check
+    monkeypatch.setattr(preflight, "most_trials", lambda spec: 0)  # none started before the check
     result = optimize(make_study(STUDY.format(search={"units": [2, 4]})))
 
     assert result.exit_code == 0, result.output
