@@ -1,4 +1,4 @@
-"""Workers start before the study is checked (rnnstudy.pool): those not needed after all are
+"""Workers start before the study is checked (rnnstudy.run._pool): those not needed after all are
 killed before they write anything, and none is left behind."""
 
 import multiprocessing

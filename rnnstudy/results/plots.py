@@ -153,7 +153,7 @@ def optuna_page(study, path: Path, title: str = "") -> None:
 
 # --- repeated runs: every point's mean with its CI, and mean curves over seeds -------------
 
-VERDICT_STYLE = {  # verdict -> colour, marker, legend label (see rnnstudy.statistics)
+VERDICT_STYLE = {  # verdict -> colour, marker, legend label (see rnnstudy.stats)
     "best": ("#d62728", "*", "best"),
     "tie": ("#1f77b4", "o", "not distinguishable from the best"),
     "untested": ("#1f77b4", "o", "not tested (fewer than 2 seeds in common with the best)"),

@@ -482,7 +482,7 @@ def for_study(
 
 def trial_cost(guess: Estimate, timer: Timer) -> Callable[[dict], float]:
     """A trial's estimated seconds from its searched values (its seed aside): what the progress
-    line weighs the trials left by (rnnstudy.progress). A point the dry run did not time (a
+    line weighs the trials left by (rnnstudy.run._progress). A point the dry run did not time (a
     sampled configuration) costs the mean of those it did."""
     mean = statistics.mean(guess.trial_seconds(step) for step in guess.steps)
 

@@ -12,7 +12,7 @@ every point's seed 1, ...), so a study stopped early has paired results for all 
   empty trial that the sampler fills in (with repeats, the configuration's seed 0); once a
   seed-0 trial is complete its configuration is enqueued again with the other seeds. A
   sampled configuration that was interrupted or lost (not one that failed by itself) is
-  enqueued again as it was, so that it continues from its checkpoint (rnnstudy.checkpoint).
+  enqueued again as it was, so that it continues from its checkpoint (rnnstudy.trial.checkpoint).
 - **Racing** (``repeats="adaptive"``): every point gets ``min_repeats`` seeds; when all of a
   round's trials are done, rnnstudy.stats.race_step says which points still tie with the
   leader, and those get the next seed, until each is separated or has ``max_repeats``.
@@ -114,7 +114,7 @@ def _sampled(spec: Study, trials, failed) -> list[dict]:
 
 
 def _stopped_from_outside(trial) -> bool:
-    """Whether a FAIL trial was interrupted or lost, not failed by itself (rnnstudy.outcome)."""
+    """Whether a FAIL trial was interrupted or lost, not failed by itself (rnnstudy.stores.outcome)."""
 
     return Outcome[trial.user_attrs.get(OUTCOME_ATTR, "FAILED")].stopped
 

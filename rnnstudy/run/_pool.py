@@ -16,7 +16,7 @@ Each worker's standard error goes to a file of the pool's, which the driver copi
 standard error as it comes (:meth:`Pool.show_stderr`): so when a worker dies, its last words
 are still there to quote (:meth:`Pool.last_words`).
 
-On a machine with GPUs each worker trains on one of them (rnnstudy.devices): a worker
+On a machine with GPUs each worker trains on one of them (rnnstudy.runtime.devices): a worker
 started later, to replace one that was recycled or died, goes to the GPU fewest of the
 running workers hold.
 """

@@ -5,7 +5,7 @@ On a terminal one status line, cut to the terminal's width, is redrawn in place;
 epoch, and the epochs between at most every ``every`` seconds. In a Jupyter notebook one
 progress bar (tqdm) says the same. Time left comes from the finished trials, and before the
 first one finishes from the epochs of the running ones; where the study has a time estimate
-(rnnstudy.estimate), each trial weighs what its point was estimated to cost, so a grid that
+(rnnstudy.run._estimate), each trial weighs what its point was estimated to cost, so a grid that
 runs its cheap points first does not read short. :func:`make` chooses by where the output goes.
 """
 

@@ -2,7 +2,7 @@
 has run ``max_trials`` and is replaced by a fresh process (TensorFlow leaks a few MiB per
 trial, so a long study recycles its workers to keep memory bounded).
 
-A worker starts before the driver has checked the study (see rnnstudy.pool): it imports
+A worker starts before the driver has checked the study (see rnnstudy.run._pool): it imports
 what trials need, then waits on its order pipe for the study's MLflow ids.
 
 Work goes through the Optuna storage: every driver enqueues its study's trials (a grid point,
@@ -10,7 +10,7 @@ or an empty one that the sampler fills in), and claims one for a worker of its o
 ready by moving it from WAITING to RUNNING, which one caller wins; so commands of one study
 may run on other machines too. While a trial runs, a heartbeat tells others that its worker
 is alive. Workers talk to their own driver through a pipe each (typed messages one way, orders the
-other) and their exit code (rnnstudy.messages). A worker whose driver is gone exits.
+other) and their exit code (rnnstudy.trial.messages). A worker whose driver is gone exits.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"
 @dataclass(frozen=True)
 class WorkerConfig:
     """Everything a worker needs, picklable for a spawned process. The MLflow ids come with the
-    driver's go (see rnnstudy.pool); ``env`` applies before TensorFlow is imported."""
+    driver's go (see rnnstudy.run._pool); ``env`` applies before TensorFlow is imported."""
 
     study_path: str
     overrides: dict[str, Any]
@@ -172,7 +172,7 @@ def _work(config: WorkerConfig, send, orders) -> int:
 
 
 def run_one(study, trial, point, runner, send) -> bool:
-    """Run one trial and end it (rnnstudy.outcome); False when the study must stop."""
+    """Run one trial and end it (rnnstudy.stores.outcome); False when the study must stop."""
     import optuna
 
     started = time.perf_counter()

@@ -307,7 +307,7 @@ def _parent_run(session: Session) -> tuple[str, str]:
 
 
 def recover(session: Session, held: set[int] = frozenset()) -> int:
-    """Mark failed the trials whose worker is gone (see rnnstudy.heartbeat), but those in
+    """Mark failed the trials whose worker is gone (see rnnstudy.stores.heartbeat), but those in
     ``held``, so that their points run again; return how many. Call under the study's lock."""
 
     lost = [(trial, reason) for trial, reason in stale(session.study) if trial.number not in held]
@@ -322,7 +322,7 @@ def _run_workers(
     """Keep up to ``workers`` processes busy while trials wait; show their progress.
 
     The pool's workers are already at work. The supervisor decides what a worker's message or
-    end means (rnnstudy.supervisor); this loop only carries its actions out. Ctrl-C (or
+    end means (rnnstudy.run._supervisor); this loop only carries its actions out. Ctrl-C (or
     SIGTERM, as a cluster scheduler sends) stops every worker; each ends its running trial.
     The time left weighs each trial by ``cost``, its estimated seconds by its values (None: all
     alike), starting from ``pending``, the waiting trials' values.

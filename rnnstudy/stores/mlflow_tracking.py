@@ -137,7 +137,7 @@ class Tracker:
         """A run that runs trial ``number`` again, nested under its original run.
 
         It has neither the study's nor the trial's tag: what selects a study's parent run and
-        its trial runs (rnnstudy.report) does not see it, so a rerun is never another trial.
+        its trial runs (rnnstudy.results.report) does not see it, so a rerun is never another trial.
         """
         return self._child_run(
             experiment_id,
@@ -238,7 +238,7 @@ class Tracker:
 
     def checkpoint_root(self, experiment_id: str) -> str:
         """Where the study's checkpoints go when the user names no folder: beside its runs'
-        artifacts, which every machine of the study reaches (rnnstudy.checkpoint)."""
+        artifacts, which every machine of the study reaches (rnnstudy.trial.checkpoint)."""
         location = self.client.get_experiment(experiment_id).artifact_location
         return f"{location.rstrip('/')}/checkpoints"
 

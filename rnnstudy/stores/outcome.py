@@ -14,7 +14,7 @@ Each outcome is mapped once to its Optuna state, its MLflow run status and the r
 A FAIL in Optuna means "run this point again": the next ``rnnstudy optimize`` enqueues it anew.
 The reason of a FAIL is the trial's ``fail_reason`` user attribute and the run's
 ``rnnstudy.error`` tag, its outcome the ``outcome`` user attribute (a sampled configuration
-that was interrupted or lost runs again: rnnstudy.schedule); a pruned run also gets
+that was interrupted or lost runs again: rnnstudy.run._planner); a pruned run also gets
 ``rnnstudy.pruned_at_epoch``.
 """
 

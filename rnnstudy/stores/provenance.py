@@ -59,7 +59,7 @@ SHOWN = 4  # changed packages named before "and N more"
 def write(session, options, *, env: dict[str, str], packed: bytes | None = None) -> str:
     """Log this invocation on the study's parent run; return its folder (``record/invocation-N``).
 
-    Call under the study's lock (rnnstudy.driver does, right after the parent run is made or
+    Call under the study's lock (rnnstudy.run.driver does, right after the parent run is made or
     reopened): processes that start one study together then number their invocations apart.
 
     Args:
@@ -172,7 +172,7 @@ def packages() -> dict[str, str]:
 
 
 def machine() -> dict[str, Any]:
-    """The machine as a record keeps it; ``id`` is what a trial's heartbeat names (rnnstudy.heartbeat)."""
+    """The machine as a record keeps it; ``id`` is what a trial's heartbeat names (rnnstudy.stores.heartbeat)."""
     return {
         "id": heartbeat.machine(),
         "host": platform.node(),

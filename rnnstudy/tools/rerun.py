@@ -2,14 +2,14 @@
 
 The trial is rebuilt from what it left behind, every hyperparameter value fixed (its seed
 among them) as the trial had it, typed: the study's fixed values as the invocation that ran
-it recorded them (rnnstudy.record: the study file and that invocation's overrides), the point
+it recorded them (rnnstudy.stores.provenance: the study file and that invocation's overrides), the point
 Optuna enqueued and the values it suggested; for the plugins' defaults, the values its MLflow
 run logged (whole from the run's params.json where MLflow's text was cut). The recorded study
 also gives what is not a hyperparameter: the objective, its reduction and window,
 test_every_epoch. A value the record keeps without its URL password (rnnstudy never stores
 one) cannot be run again: one line names it, nothing is written.
 
-It trains in this process as its worker did (rnnstudy.trial): on the original's backend, with
+It trains in this process as its worker did (rnnstudy.trial.runner): on the original's backend, with
 its deterministic ops and its worker's thread settings, and without a pruner, so every epoch
 runs. Before it starts it says in a few lines what differs from the original
 (rnnstudy.stores.provenance.differences); at the end, whether its metrics are the same.

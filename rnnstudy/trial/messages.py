@@ -1,7 +1,7 @@
 """What a worker process and its driver tell each other: typed messages, and exit codes.
 
 A worker reports on its pipe to the driver (small frozen dataclasses, pickled), and the
-driver answers on the same pipe (rnnstudy.pool). The driver claims
+driver answers on the same pipe (rnnstudy.run._pool). The driver claims
 every trial a worker runs: a worker says it is :class:`Ready`, the driver moves a waiting trial
 to RUNNING in the storage and sends it an :class:`Assignment`. So from the moment a trial is
 RUNNING the driver knows which worker holds it, and ends it if that worker dies, whatever

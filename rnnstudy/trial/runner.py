@@ -186,7 +186,7 @@ class TrialRunner:
     """Runs trials in one worker process; holds what the trials of a study share.
 
     It trains and logs; how a trial ends (its MLflow run's status, the Optuna state) is
-    rnnstudy.outcome's to write, by whoever catches what :meth:`train` raises.
+    rnnstudy.stores.outcome's to write, by whoever catches what :meth:`train` raises.
     """
 
     def __init__(
@@ -266,8 +266,8 @@ class TrialRunner:
                 "precision_policy": built.precision,
                 "optimizer": built.optimizer,
                 "keras_backend": keras.backend.backend(),
-                "device": devices.current_device(),  # the worker's GPU (rnnstudy.devices), else the CPU
-                "deterministic": backend.deterministic(),  # --deterministic (rnnstudy.backend)
+                "device": devices.current_device(),  # the worker's GPU (rnnstudy.runtime.devices), else the CPU
+                "deterministic": backend.deterministic(),  # --deterministic (rnnstudy.runtime.backend)
             },
             wait=False,
         )

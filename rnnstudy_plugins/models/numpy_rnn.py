@@ -9,7 +9,7 @@ is backpropagation through time over the whole window, gradient clipping (``clip
 (sgd, rmsprop or adam) in NumPy. The plugin follows the runner's non-Keras protocol: a
 ``fit`` hook that drives the epoch callbacks, and ``evaluate``, ``predict``,
 ``count_params`` and ``stop_training`` on the network; its ``train_on_batch`` and
-``test_on_batch`` let the study's time be estimated before it starts (rnnstudy.estimate).
+``test_on_batch`` let the study's time be estimated before it starts (rnnstudy.run._estimate).
 """
 
 from __future__ import annotations
