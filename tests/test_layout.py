@@ -149,3 +149,25 @@ def test_a_param_reads_back_as_written(value):
 
 def test_a_param_with_a_password_is_written_without_it():
     assert keys.param_text("postgresql://u:s3cret@db/x") == "postgresql://u:***@db/x"
+
+
+def test_a_study_recorded_before_the_subpackages_still_unpickles(monkeypatch):
+    """A record's study.pkl names the classes where they were when it was written."""
+    import pickle
+
+    from rnnstudy import Study
+    from rnnstudy.spec import space, study
+    from rnnstudy.stores.provenance import unpickle_study
+
+    for old, module in (("rnnstudy.study", study), ("rnnstudy.space", space)):
+        monkeypatch.setitem(sys.modules, old, module)
+    monkeypatch.setattr(study.Study, "__module__", "rnnstudy.study")
+    monkeypatch.setattr(space.Choice, "__module__", "rnnstudy.space")
+    spec = Study(dataset="d", model="m", search={"units": space.Choice([2, 4])}, name="old")
+    packed = pickle.dumps(spec)
+    assert b"rnnstudy.study" in packed and b"rnnstudy.spec" not in packed
+    monkeypatch.undo()
+
+    again = unpickle_study(packed)
+    assert type(again) is study.Study and again.name == "old"
+    assert type(again.search["units"]) is space.Choice

@@ -35,6 +35,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import importlib.metadata
+import io
 import json
 import pickle
 import platform
@@ -143,7 +144,7 @@ def _redacted_pickle(packed: bytes) -> tuple[bytes, list[str]]:
     """A pickled Study with its description, fixed values and points redacted (what it
     searches is in the Optuna storage anyway, as each trial's distribution)."""
 
-    spec = pickle.loads(packed)
+    spec = unpickle_study(packed)
     values = {"description": spec.description, **{f"fixed.{k}": v for k, v in spec.fixed.items()}}
     values |= {f"points[{i}].{k}": v for i, point in enumerate(spec.points or ()) for k, v in point.items()}
     where = [name for name, value in values.items() if _redacted_value(value) != value]
@@ -236,7 +237,7 @@ class Invocation:
         invocation's overrides (``--set``, ``--epochs``, ``--repeats``, ...) applied."""
         recorded = self.facts["study"]
         if recorded["file"] == PICKLED:
-            spec = pickle.loads(self.study_file)
+            spec = unpickle_study(self.study_file)
         else:
             with tempfile.TemporaryDirectory(prefix="rnnstudy-record-") as tmp:
                 path = Path(tmp) / Path(recorded["path"]).name
@@ -246,6 +247,20 @@ class Invocation:
         spec.name = recorded["name"]
         spec.override(**self.facts["options"]["overrides"])
         return spec
+
+
+# where a record made before the subpackages finds the classes it pickled
+MOVED = {"rnnstudy.study": "rnnstudy.spec.study", "rnnstudy.space": "rnnstudy.spec.space"}
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        return super().find_class(MOVED.get(module, module), name)
+
+
+def unpickle_study(packed: bytes) -> Study:
+    """A recorded Study, also one recorded before its classes moved into ``rnnstudy.spec``."""
+    return _Unpickler(io.BytesIO(packed)).load()
 
 
 def read(tracker, parent_id: str) -> list[Invocation]:
