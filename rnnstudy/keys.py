@@ -42,6 +42,7 @@ TRACKING_ATTR = "mlflow_tracking_uri"  # the study's: its MLflow store (redacted
 
 # --- hyperparameters every trial has ------------------------------------------------------------
 SEED = "seed"
+CHANCE_PARAM = "chance_val_accuracy"  # a classifier's trial: its validation split's majority-class share
 
 # --- MLflow artifact paths ---------------------------------------------------------------------
 WHOLE_PARAMS = "params.json"  # a trial's run: its params longer than MAX_PARAM_LENGTH, whole

@@ -314,3 +314,80 @@ def test_points_with_no_seed_in_common_with_the_best_are_untested_not_tied():
     assert "untested (fewer than two seeds in common with it): cell=rnn" in report.text()
     assert "worse: cell=lstm" in report.comparison.verdict
     assert "mean_last2" in report.headers.values()  # two epochs logged: the window is two, not 5
+
+
+# --- chance: what a model that learned nothing scores -----------------------------------------
+
+
+def test_the_chance_level_is_the_validation_splits_majority_share():
+    from rnnstudy.data import Data
+
+    def data(y_val, loss):
+        return Data([0], [0], [0] * len(y_val), y_val, [0], [0], {"loss": loss})
+
+    assert data([0, 0, 0, 1], "sparse_categorical_crossentropy").chance() == 0.75
+    one_hot = [[1, 0, 0], [0, 1, 0], [0, 1, 0], [0, 1, 0], [0, 0, 1]]
+    assert data(one_hot, "categorical_crossentropy").chance() == pytest.approx(0.6)
+    assert data([0.0, 1.0, 1.0, 0.9, 0.2], "binary_crossentropy").chance() == pytest.approx(0.6)
+    tokens = [[1, 2, 2, 2], [2, 3, 2, 1]]  # a language model's targets: every token counts
+    assert data(tokens, "sparse_categorical_crossentropy").chance() == pytest.approx(5 / 8)
+    assert data([0.3, 1.7], "mse").chance() is None  # not classes
+
+
+def _chance_frame(values, chance=0.1, seeds=None):
+    """Trials of cells gru/lstm (and seeds) with their objective and the logged chance level."""
+    cells = ["gru", "lstm"] * (len(values) // 2)
+    frame = pd.DataFrame(
+        {
+            "trial": range(len(values)),
+            "state": ["COMPLETE"] * len(values),
+            "cell": cells,
+            "objective": values,
+            "chance_val_accuracy": [chance] * len(values),
+        }
+    )
+    if seeds is not None:
+        frame["seed"] = seeds
+    return frame
+
+
+def test_the_report_names_the_trials_that_are_not_above_chance():
+    frame = _chance_frame([0.1152, 0.52, 0.09, 0.61])
+    report = make_report(frame, {}, StudyFacts("t", ["cell"], objective="val_accuracy"), _options())
+    [line] = [n for n in report.notes if n.startswith("chance:")]
+    assert "val_accuracy 0.1000" in line and "majority class" in line
+    assert "not above it: trial #2 (0.0900)" in line and "trial #0" not in line  # 0.1152 is above 0.1
+    assert line in report.text() and line in report.markdown()
+
+
+def test_a_study_whose_every_point_is_at_chance_says_the_models_learned_nothing():
+    seeds = [0, 0, 1, 1, 2, 2]
+    frame = _chance_frame([0.10, 0.09, 0.11, 0.08, 0.09, 0.10], chance=0.11, seeds=seeds)
+    report = make_report(frame, {}, StudyFacts("t", ["cell", "seed"], objective="val_accuracy"), _options())
+    assert report.points is not None  # with seeds: the points are compared, and each is judged
+    [line] = [n for n in report.notes if n.startswith("chance:")]
+    assert "NOT ONE is above it" in line and "cell=gru (0.1000)" in line and "cell=lstm (0.0900)" in line
+
+
+def test_points_above_chance_are_said_to_be_and_a_loss_has_no_chance_line():
+    frame = _chance_frame([0.5, 0.6, 0.52, 0.63], chance=0.2, seeds=[0, 0, 1, 1])
+    report = make_report(frame, {}, StudyFacts("t", ["cell", "seed"], objective="val_accuracy"), _options())
+    assert (
+        "chance: val_accuracy 0.2000, always answering the validation split's majority class; every point is above it"
+        in report.notes
+    )
+    loss = make_report(
+        frame, {}, StudyFacts("t", ["cell", "seed"], objective="val_loss", direction="minimize"), _options()
+    )
+    assert not [n for n in loss.notes if n.startswith("chance:")]
+
+
+def test_a_classifiers_trials_log_their_chance_level(tiny_study):
+    client = MlflowClient(tiny_study.tracking_uri)
+    experiment = client.get_experiment_by_name(tiny_study.name)
+    runs = client.search_runs([experiment.experiment_id], "tags.`rnnstudy.trial` != ''")
+    levels = {float(run.data.params["chance_val_accuracy"]) for run in runs}
+    assert len(levels) == 1  # one validation split for every trial
+    level = levels.pop()
+    assert 0.1 <= level < 0.5 and (level * 40).is_integer()  # 40 validation images of 10 classes
+    assert f"chance: val_accuracy {level:.4f}" in tiny_study.output

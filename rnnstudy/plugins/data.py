@@ -59,6 +59,24 @@ class Data:
     def sizes(self) -> dict[str, int]:
         return {"n_train": len(self.y_train), "n_val": len(self.y_val), "n_test": len(self.y_test)}
 
+    def chance(self) -> float | None:
+        """The validation accuracy of always answering the majority class: what a model that
+        learned nothing scores. None when the labels are not classes (the loss is no
+        cross-entropy) or cannot be read as an array."""
+        loss = self.info.get("loss")
+        if not isinstance(loss, str) or not loss.endswith("crossentropy"):
+            return None
+        try:
+            labels = np.asarray(self.y_val)
+        except Exception:  # a tf.data pipeline, a generator: not counted
+            return None
+        if loss == "categorical_crossentropy":  # one-hot rows
+            labels = labels.argmax(axis=-1)
+        elif loss == "binary_crossentropy":
+            labels = labels >= 0.5
+        _, counts = np.unique(labels.reshape(-1), return_counts=True)  # every token of a sequence too
+        return float(counts.max() / counts.sum()) if counts.size else None
+
     def limit(self, n: int) -> Data:
         """At most ``n`` samples in each split (a quick try of a big study)."""
         return replace(

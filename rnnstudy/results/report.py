@@ -26,6 +26,7 @@ import pandas as pd
 
 from rnnstudy import stats
 from rnnstudy.errors import ReportError
+from rnnstudy.keys import CHANCE_PARAM
 from rnnstudy.results import _export
 from rnnstudy.results._readback import StudyFacts, completed
 from rnnstudy.spec.direction import lower_is_better
@@ -37,7 +38,8 @@ CURVE_METRICS = ("val_accuracy", "val_loss")
 OUTPUTS = ("table.csv", "trials.csv", "report.md", "report.tex", "pivot.csv", "curves.png", "points.png")
 OUTPUTS += ("optuna.html",)
 FORMATS = ("text", "markdown", "latex")
-NOT_SEARCHED = ("_package", "n_train", "n_val", "n_test")  # params every run logs beside its values
+# params every run logs beside its values
+NOT_SEARCHED = ("_package", "n_train", "n_val", "n_test", CHANCE_PARAM)
 # per_model's columns (logged name -> header): test accuracy at the last and best epoch, and the cost
 MODEL_COLUMNS = {
     "test_accuracy": "test_accuracy",
@@ -194,11 +196,14 @@ def make_report(
             f"{len(shown)} of {len(full)} trials"
         )
     comparison, points = _compare_points(frame, shown, searched, options.value, facts)
+    chance = _chance_note(frame, shown, points, searched, options.value, facts)
     best = _best_line(shown, searched, options.value, facts)
     if best and points is None:
         notes.append(("best stable: " if options.stable is not None else "best: ") + best)
         if comparison is not None:
             notes.append(comparison.verdict)  # one seed per point: the ranking is unverified
+    if chance:
+        notes.append(chance)
     axes = options.pivot or _grid_axes(full, searched, facts)
     pivoted = pivot(shown, *axes, options.value, like=full) if axes else None
     caption = f"{options.value} by {axes[0]} (rows) and {axes[1]} (columns), with means" if axes else ""
@@ -244,10 +249,7 @@ def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str,
     if shown.empty or value not in shown:
         return None, None
     names = [n for n in searched if n in shown and n != "seed"]
-    labels = shown[names].apply(lambda row: label(row.to_dict()), axis=1) if names else "the default point"
-    tagged = completed(frame).set_index("trial").get("point")
-    if tagged is not None and tagged.reindex(shown.index).notna().all():  # the trial runner's label
-        labels = tagged.reindex(shown.index)
+    labels = _point_labels(frame, shown, names)
     done = completed(frame).set_index("trial")
     seeds = shown["seed"] if "seed" in shown else done.get("seed", pd.Series(0, index=done.index))
     seeds = seeds.reindex(shown.index)
@@ -269,6 +271,51 @@ def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str,
     points = firsts[names].join(points, how="right").join(costs)
     points.index.name = "point"
     return comparison, points
+
+
+def _point_labels(frame, shown: pd.DataFrame, names: list[str]) -> pd.Series:
+    """Each shown trial's point, as the trial runner tagged it (else made from its values)."""
+    labels = shown[names].apply(lambda row: label(row.to_dict()), axis=1) if names else "the default point"
+    labels = pd.Series(labels, index=shown.index)
+    tagged = completed(frame).set_index("trial").get("point")
+    if tagged is not None and tagged.reindex(shown.index).notna().all():  # the trial runner's label
+        labels = tagged.reindex(shown.index)
+    return labels
+
+
+def _chance_note(
+    frame, shown: pd.DataFrame, points, searched: list[str], value: str, facts: StudyFacts
+) -> str:
+    """What an accuracy is worth beside chance: the validation split's majority-class share
+    (what a model that learned nothing scores), and the points (or trials) not above it."""
+    metric = facts.objective if value == "objective" else value
+    done = completed(frame).set_index("trial")
+    if "val_accuracy" not in str(metric) or CHANCE_PARAM not in done or value not in shown or shown.empty:
+        return ""
+    chance = pd.to_numeric(done[CHANCE_PARAM], errors="coerce").reindex(shown.index)
+    if chance.isna().all():
+        return ""
+    level = (
+        f"{chance.min():.4f}" if chance.min() == chance.max() else f"{chance.min():.4f}–{chance.max():.4f}"
+    )
+    head = f"chance: {metric} {level}, always answering the validation split's majority class"
+    if points is not None:  # a point is above chance when its mean is above its trials' chance
+        labels = _point_labels(frame, shown, [n for n in searched if n in shown and n != "seed"])
+        by_point = chance.groupby(labels).max().reindex(points.index)
+        below = points.index[points["mean"].to_numpy() <= by_point.to_numpy()]
+        named = [f"{p} ({points.at[p, 'mean']:.4f})" for p in below]
+        whole = len(points)
+    else:
+        below = shown.index[shown[value].to_numpy() <= chance.to_numpy()]
+        named = [f"trial #{t} ({shown.at[t, value]:.4f})" for t in below]
+        whole = len(shown)
+    if not named:
+        return f"{head}; every {'point' if points is not None else 'trial'} is above it"
+    if len(named) == whole:
+        return f"{head}; NOT ONE is above it: the models learned nothing yet ({', '.join(named[:5])})"
+    return f"{head}; not above it: {', '.join(named[:8])}" + (
+        f" and {len(named) - 8} more" if len(named) > 8 else ""
+    )
 
 
 def points_shown(points: pd.DataFrame) -> pd.DataFrame:

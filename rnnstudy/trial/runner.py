@@ -24,6 +24,7 @@ from rnnstudy import faults
 from rnnstudy._lazy import module
 from rnnstudy.errors import RnnstudyError
 from rnnstudy.keys import (
+    CHANCE_PARAM,
     CONTINUED_BY_TAG,
     CONTINUES_TAG,
     CURVES,
@@ -262,6 +263,7 @@ class TrialRunner:
                 **hp.values,
                 **{f"{kind}_package": f"{p.package} {p.version}" for kind, p in built.plugins.items()},
                 **data.sizes(),
+                **({CHANCE_PARAM: chance} if (chance := data.chance()) is not None else {}),
                 **data.info.get("params", {}),  # what the dataset found out (e.g. words missing from GloVe)
                 "precision_policy": built.precision,
                 "optimizer": built.optimizer,
