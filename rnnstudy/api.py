@@ -154,7 +154,7 @@ def load(name: str | Study, *, storage: str | None = None, tracking_uri: str | N
         tracking_uri: the MLflow store the study logged to; None: as :func:`optimize`.
 
     Raises:
-        rnnstudy.results.report.ReportError: no such study in the MLflow store, or no trial runs yet.
+        rnnstudy.errors.ReportError: no such study in the MLflow store, or no trial runs yet.
     """
 
     spec = name if isinstance(name, Study) else None

@@ -100,8 +100,9 @@ class Report:
         if self.comparison is None:
             return "no finished trials yet"
         summary = self.comparison.frame()
-        if self.points is not None:
-            summary = summary.join(self.points[[n for n in self.names if n in self.points]])
+        if self.points is not None:  # each point's hyperparameters beside its numbers
+            params = self.points[[n for n in self.names if n in self.points]]
+            summary = _export.with_params(summary, params.to_dict("index"))
         columns = [n for n in self.names if n in summary] or None
         metric = self.value
         if form == "latex":
