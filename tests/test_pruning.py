@@ -112,3 +112,33 @@ def test_hyperband_prunes_within_its_brackets_and_never_the_best_trial(tmp_path,
     assert pruned  # brackets are a hash of study name and trial number: some are pruned
     assert trials[-1].state.name == "COMPLETE"  # the best of every rung it reaches
     assert all(trials[n].params["score"] < 0.9 for n in pruned)
+
+
+def test_a_stop_between_a_runs_start_and_its_noted_id_still_ends_the_run(tmp_path, registry, monkeypatch):
+    """Ctrl-C can land once the run exists and the trial names it, before the worker holds its
+    id: the run must not stay RUNNING while the trial says it was interrupted."""
+    import optuna
+
+    spec = Study(
+        dataset="tiny_table", model="scripted_fit", optimizer="sgd", name="stop", search={"score": [0.5]}
+    )
+    study = optuna.create_study(study_name=spec.name, direction="maximize")
+    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment_id = tracker.experiment(spec.name)
+    parent_id = tracker.parent_run(experiment_id, spec.name, None, "")
+    runner = TrialRunner(spec, registry, tracker, experiment_id, parent_id)
+    started = runner.start
+
+    def start_then_stop(trial):
+        started(trial)  # the run is open and the trial names it ...
+        raise KeyboardInterrupt  # ... and the stop comes before the id is returned
+
+    monkeypatch.setattr(runner, "start", start_then_stop)
+    plan(study, spec, spec.grid_points)
+    with pytest.raises(KeyboardInterrupt):
+        worker.run_one(study, *take(study), runner, lambda message: None)
+
+    [trial] = study.get_trials()
+    [run] = tracker.client.search_runs([experiment_id], "tags.`rnnstudy.trial` = '0'")
+    assert trial.state.name == "FAIL" and trial.user_attrs["outcome"] == "INTERRUPTED"
+    assert run.info.status == "KILLED" and run.data.tags["rnnstudy.state"] == "INTERRUPTED"

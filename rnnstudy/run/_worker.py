@@ -184,6 +184,10 @@ def run_one(study, trial, point, runner, send) -> bool:
     except optuna.TrialPruned as exc:
         ending = Ending(Outcome.PRUNED, reason=f"pruned at epoch {exc}", pruned_at=int(str(exc)))
     except KeyboardInterrupt:
+        # a stop that lands between the run's start and the line that notes its id: find the run
+        run_ids = run_ids or runner.tracker.unfailed_trial_runs(
+            runner.experiment_id, runner.parent_run_id, trial.number
+        )
         _end(study, trial, Ending(Outcome.INTERRUPTED, reason=INTERRUPTED), runner, run_ids, send, started)
         raise
     except RnnstudyError as exc:  # the study itself is wrong: every worker stops
