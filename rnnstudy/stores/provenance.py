@@ -250,7 +250,7 @@ class Invocation:
 
 
 # where a record made before the subpackages finds the classes it pickled
-MOVED = {"rnnstudy.study": "rnnstudy.spec.study", "rnnstudy.space": "rnnstudy.spec.space"}
+MOVED = {f"rnnstudy.{name}": f"rnnstudy.spec.{name}" for name in ("study", "space")}
 
 
 class _Unpickler(pickle.Unpickler):
