@@ -279,7 +279,7 @@ def test_deterministic_ops_reach_a_worker_through_its_environment(monkeypatch):
 def test_torch_starts_with_deterministic_algorithms():
     installed_or_skip("torch")
     script = (
-        "import os; from rnnstudy import backend; os.environ.update(backend.env('torch', deterministic=True)); "
+        "import os; from rnnstudy.runtime import backend; os.environ.update(backend.env('torch', deterministic=True)); "
         "backend.start(); import torch; print(torch.are_deterministic_algorithms_enabled(), backend.deterministic())"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
