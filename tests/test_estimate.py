@@ -346,10 +346,45 @@ def test_for_study_grid_repeats_race_trials_and_sampling():
 def test_for_study_leaves_out_points_that_did_not_build_and_has_no_estimate_untimed():
     grid = spec(search={"units": [2, 4, 8]})
     points = grid.grid_points
-    assert estimate.for_study(grid, timer_of(points[:2]), points, workers=1).trials == 2
+    unbuilt = timer_of(points[:2])
+    unbuilt.failed(points[2])
+    assert estimate.for_study(grid, unbuilt, points, workers=1).trials == 2
     untimed = timer_of(points)
     untimed.untimed = "model 'x' is not Keras"
     assert estimate.for_study(grid, untimed, points, workers=1) is None
+
+
+def test_untimed_points_cost_the_timed_ones_mean():
+    grid = spec(search={"units": [2, 4, 8]})
+    points = grid.grid_points
+    slow = StepTime(train_s=A.train_s * 3, batch_size=A.batch_size, eval_s=A.forward_s * 3, sizes=A.sizes)
+    timer = timer_of(points[:1])
+    timer.by_point[estimate.point_key(points[1])] = slow
+    made = estimate.for_study(grid, timer, points, workers=1)
+    assert made.trials == 3
+    assert made.steps[2].train_s == pytest.approx(2 * A.train_s)
+    assert made.steps[2].forward_s == pytest.approx(2 * A.forward_s)
+
+
+def test_timing_stops_at_its_share_of_the_study_and_a_budget_times_every_point():
+    timer = estimate.Timer(share=0.02)
+    assert not timer.enough(1e6), "nothing timed yet: the first model is always timed"
+    timer._by_model["one"], timer.seconds = A, 10.0  # one model timed in 10 s
+    assert timer.enough(400.0) and not timer.enough(600.0)
+    assert not estimate.Timer(share=None).enough(1.0)
+
+
+def test_a_short_study_times_one_model_and_says_the_rest_are_taken_at_the_mean(plugin_dist):
+    import io
+
+    from rnnstudy.plugins.registry import default_registry
+    from rnnstudy.run.preflight import validate
+
+    study = spec(search={"units": [2, 4, 8]}, fixed={"epochs": 1, "batch_size": 8})
+    timer, models = estimate.Timer(steps=1), []
+    points = validate(study, default_registry(), None, io.StringIO(), models=models, timer=timer)
+    assert len(models) == 1, "timing one tiny model costs more than 2 % of the study: no more are built"
+    assert timer.models == 1 and len(estimate.for_study(study, timer, points, workers=1).steps) == 3
 
 
 def test_the_dry_run_builds_every_point_and_times_each_distinct_model_once(plugin_dist):
@@ -360,7 +395,7 @@ def test_the_dry_run_builds_every_point_and_times_each_distinct_model_once(plugi
 
     # learning_rate does not change the computation: 4 points, 2 models to time
     study = spec(search={"units": [2, 4], "learning_rate": [0.01, 0.1]}, fixed={"epochs": 3, "batch_size": 8})
-    timer, models = estimate.Timer(steps=1), []
+    timer, models = estimate.Timer(steps=1, share=None), []  # share None: as under --budget
     points = validate(study, default_registry(), None, io.StringIO(), models=models, timer=timer)
     assert len(models) == 4, "the check alone would build one: the estimate builds every point"
     assert timer.models == 2 and set(timer.by_point) == {estimate.point_key(p) for p in points}
@@ -398,7 +433,7 @@ def test_a_model_that_is_not_keras_is_timed_by_its_own_train_on_batch(tmp_path):
     (tmp_path / "tiny.txt").write_text("abcdefgh" * 50)
     fixed = {"corpus": "tiny", "sequence_length": 4, "epochs": 2, "batch_size": 8, "optimizer": "sgd"}
     study = Study(dataset="char_text", model="numpy_rnn", fixed=fixed, search={"units": [2, 6]})
-    timer, models = estimate.Timer(steps=2), []
+    timer, models = estimate.Timer(steps=2, share=None), []
     points = validate(study, default_registry(), str(tmp_path), io.StringIO(), models=models, timer=timer)
     assert timer.untimed is None and timer.models == 2
     assert all(step.train_s > 0 and step.forward_s > 0 for step in timer.by_point.values())

@@ -300,6 +300,10 @@ MEASURED_EFFICIENCY = {
     (2, 2, True): (0.65, "the char-RNN grid"),  # 1.30×
 }
 TIMED_STEPS = 3  # per model and kind, after the first: the median of three
+# Timing stops once it has cost this share of the study it estimates (each model's first
+# step traces it: ~2 s on 2 cores); the points left untimed are taken at the timed ones' mean.
+# --budget times every point that will run: a refusal must rest on each one's steps.
+TIMING_SHARE = 0.02
 IGNORED = frozenset({"name", "inbound_nodes", "input_layers", "output_layers", "seed", "build_config"})
 
 
@@ -323,17 +327,31 @@ def point_key(point: dict | None) -> str:
 class Timer:
     """The step times of a study's points, from the models its dry run builds.
 
-    The driver hands it every model it builds (:meth:`add`). Models that are the same
+    The driver hands it the models its dry run builds (:meth:`add`). Models that are the same
     computation (layers, shapes, batch size, optimizer, dtype policy; their names, seeds and
     learning rates aside) are timed once, with :func:`time_steps`. A model without Keras'
     ``train_on_batch`` and ``test_on_batch``, or whose steps fail, cannot be timed: ``untimed``
-    says why, and there is no estimate.
+    says why, and there is no estimate. A point that was not timed (:meth:`enough` stopped
+    the timing) costs the timed points' mean (:meth:`typical`); one whose build failed
+    (:meth:`failed`) is left out of the estimate: its trial fails at once.
+
+    Args:
+        share: timing stops once it has cost this share of the estimated study (:meth:`enough`);
+            None times every point handed to it.
     """
 
-    def __init__(self, steps: int = TIMED_STEPS, *, clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self,
+        steps: int = TIMED_STEPS,
+        *,
+        share: float | None = TIMING_SHARE,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
         self.steps = steps
+        self.share = share
         self.clock = clock
         self.by_point: dict[str, StepTime] = {}
+        self.unbuilt: set[str] = set()  # points whose build failed
         self.epochs: int | None = None  # the first point's
         self.untimed: str | None = None
         self.seconds = 0.0  # what timing cost
@@ -344,6 +362,38 @@ class Timer:
     def models(self) -> int:
         """Distinct models timed."""
         return len(self._by_model)
+
+    def enough(self, study_s: float) -> bool:
+        """Whether timing more models would cost more than ``share`` of ``study_s``, the study's
+        estimated seconds from what is timed so far (at least one model is always timed)."""
+        return self.share is not None and bool(self._by_model) and self.seconds >= self.share * study_s
+
+    def failed(self, point: dict | None) -> None:
+        """``point`` did not build: its trial will fail at once."""
+        self.unbuilt.add(point_key(point))
+
+    def typical(self) -> StepTime | None:
+        """What an untimed point costs: the mean of the timed points' steps (their sizes are the
+        first timed point's: the study's splits)."""
+        timed = list(self.by_point.values())
+        if not timed:
+            return None
+        warmups = [s.warmup_s for s in timed]
+        return StepTime(
+            train_s=statistics.mean(s.train_s for s in timed),
+            batch_size=timed[0].batch_size,
+            eval_s=statistics.mean(s.forward_s for s in timed),
+            warmup_s=statistics.mean(warmups),
+            sizes=timed[0].sizes,
+        )
+
+    def step_of(self, point: dict | None) -> StepTime | None:
+        """``point``'s step time: its own where timed, else :meth:`typical`; None when it did
+        not build (or nothing was timed)."""
+        key = point_key(point)
+        if key in self.unbuilt:
+            return None
+        return self.by_point.get(key) or self.typical()
 
     def add(self, point: dict | None, built, values: dict, build_s: float | None = None) -> None:
         """A built point (rnnstudy.trial.runner.Built) of the dry run, its hyperparameter values and
@@ -452,7 +502,7 @@ def for_study(
             return None
     else:
         # a point that does not build is left out: its trial fails at once
-        steps = [timer.by_point[k] for k in map(point_key, points) if k in timer.by_point]
+        steps = [s for s in map(timer.step_of, points) if s is not None]
         if spec.racing:
             repeats, cap = (spec.min_repeats, spec.max_repeats), "none"
         elif spec.trials and spec.trials < len(steps) * seeds:

@@ -124,7 +124,8 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
     try:
         # check everything before anything is written
         models: list = []
-        timer = estimate.Timer()  # the time estimate: a few steps of each distinct model
+        # the time estimate: a few steps of each distinct model, all of them under --budget
+        timer = estimate.Timer(share=None if flight.budget_s is not None else estimate.TIMING_SHARE)
         points = preflight.validate(
             spec, default_registry(), options.data_dir, out, models=models, timer=timer
         )

@@ -183,8 +183,15 @@ def estimate_line(flight: Preflight, timer, points, models: list):
     if budget_s is not None:
         guess.check(budget_s, options.budget)
     within = f"; within --budget {options.budget}" if budget_s is not None else ""
-    timing = f" ({timer.models} model(s) timed in {human(timer.seconds)})"
+    timing = f" ({timer.models} model(s) timed in {human(timer.seconds)}{_untimed(spec, timer, points)})"
     return guess.text() + timing + within, estimate.trial_cost(guess, timer)
+
+
+def _untimed(spec: Study, timer, points) -> str:
+    """What the estimate line says of the points to run it did not time (Timer.enough)."""
+    keys = [estimate.point_key(p) for p in _points_run(spec, points)]
+    left = [k for k in keys if k not in timer.by_point and k not in timer.unbuilt]
+    return f"; {len(left)} other point(s) taken at their mean" if left else ""
 
 
 def _check_options(options: RunOptions, storage_url: str) -> None:
@@ -212,8 +219,9 @@ def validate(
     plugin does not allow, data that is not there. A point whose model fails to build for any
     other reason is only a warning: its trial will fail and the study go on without it.
 
-    With ``timer``, every point is built (not only those the check needs) and each distinct
-    model's training steps are timed on the real data, for the time estimate.
+    With ``timer``, the points this run will run are also built and their distinct models'
+    training steps timed on the real data, for the time estimate, until the timing has cost
+    its share of the study (:meth:`rnnstudy.run._estimate.Timer.enough`).
     """
 
     for kind in KINDS:
@@ -223,7 +231,15 @@ def validate(
     declared: dict[str, Any] = {}
     unbuildable: set[str] = set()
 
-    def dry_run(point: dict[str, Any] | None) -> None:
+    to_time = {estimate.point_key(p) for p in _points_run(spec, points)}
+
+    def timed(point: dict[str, Any] | None) -> bool:
+        if timer is None or timer.untimed or estimate.point_key(point) not in to_time:
+            return False
+        so_far = estimate.for_study(spec, timer, points, workers=1)
+        return so_far is None or not timer.enough(so_far.seconds()[0])
+
+    def dry_run(point: dict[str, Any] | None, time_it: bool) -> None:
         hp = HyperParameters(search=spec.spaces_for(point), fixed=spec.fixed, point=point)
         try:
             started = time.perf_counter()
@@ -231,12 +247,14 @@ def validate(
             runner.declare_fit(built, hp)
             if models is not None:
                 models.append(built.model)
-            if timer is not None:
+            if time_it:
                 timer.add(point, built, hp.values, time.perf_counter() - started)
         except RnnstudyError:
             raise
         except Exception as exc:
             unbuildable.update(point or {})
+            if timer is not None:
+                timer.failed(point)
             print(
                 f"warning: {point or 'the default point'} does not build ({type(exc).__name__}: {exc}); "
                 "its trial will fail",
@@ -255,10 +273,10 @@ def validate(
         if declared and _admitted(point, declared):
             skipped.append(point)
         else:
-            dry_run(point)
+            dry_run(point, timed(point))
     rerun = bool(unknown())
     for point in skipped if rerun else ():
-        dry_run(point)
+        dry_run(point, timed(point))
     import keras
 
     keras.backend.clear_session()
@@ -267,10 +285,22 @@ def validate(
             f"unknown hyperparameter(s) {', '.join(unknown())}: no plugin of this study declares them; "
             f"known: {', '.join(sorted(declared))}"
         )
-    for point in skipped if timer is not None and not rerun else ():  # the estimate needs every model
-        dry_run(point)
+    for point in skipped if not rerun else ():  # the estimate's: built only to be timed
+        if timed(point):
+            dry_run(point, True)
     if timer is not None:
         keras.backend.clear_session()
+    return points
+
+
+def _points_run(spec: Study, points: list[dict[str, Any]] | None) -> list[dict[str, Any] | None]:
+    """The points a run of the whole study runs: a grid's first ``--trials`` (seed 0 of each
+    point comes first), else all (a race runs every point; a sampling study is timed at its
+    default point)."""
+    if points is None:
+        return [None]
+    if spec.trials and not spec.racing:
+        return points[: spec.trials]
     return points
 
 
