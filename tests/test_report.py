@@ -316,6 +316,36 @@ def test_points_with_no_seed_in_common_with_the_best_are_untested_not_tied():
     assert "mean_last2" in report.headers.values()  # two epochs logged: the window is two, not 5
 
 
+def test_a_raced_study_is_judged_as_the_race_decided_not_by_a_fresh_comparison():
+    """A race drops a clearly worse point at its first look; compare() over the same scores
+    would put it back into the Holm family of the last look. The report takes the race's."""
+    from rnnstudy import stats
+
+    values = {"gru": [0.80, 0.81, 0.79, 0.80], "lstm": [0.795, 0.80, 0.80, 0.79], "rnn": [0.50, 0.52, 0.51]}
+    rows = [(cell, seed, v) for cell, vs in values.items() for seed, v in enumerate(vs)]
+    frame = pd.DataFrame(
+        {
+            "trial": range(len(rows)),
+            "state": ["COMPLETE"] * len(rows),
+            "cell": [r[0] for r in rows],
+            "seed": [r[1] for r in rows],
+            "objective": [r[2] for r in rows],
+        }
+    )
+    scores = pd.DataFrame(
+        {"point": [f"cell={r[0]}" for r in rows], "seed": [r[1] for r in rows], "value": [r[2] for r in rows]}
+    )
+    raced = StudyFacts("t", ["cell", "seed"], objective="val_accuracy", race=(3, 10))
+    report = make_report(frame, {}, raced, _options())
+    race = stats.race_step(scores, list(dict.fromkeys(scores["point"])), False, 3, 10).comparison
+    pd.testing.assert_frame_equal(report.comparison.frame(), race.frame())
+    assert report.points.set_index("cell")["verdict"]["rnn"] == "worse"  # dropped at its first look
+
+    plain = make_report(frame, {}, StudyFacts("t", ["cell", "seed"], objective="val_accuracy"), _options())
+    fresh = stats.compare(scores, lower_is_better=False)
+    pd.testing.assert_frame_equal(plain.comparison.frame(), fresh.frame())
+
+
 # --- chance: what a model that learned nothing scores -----------------------------------------
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ class StudyFacts:
     window: int = 1
     report: Callable | None = None
     path: str | None = None  # the study file, for the command a verdict suggests
+    race: tuple[int, int] | None = None  # (min_repeats, max_repeats) of a raced study
 
     @classmethod
     def of(cls, spec: Study) -> StudyFacts:
@@ -56,6 +57,7 @@ class StudyFacts:
             spec.window,
             spec.report,
             _shown_path(spec.path),
+            (spec.min_repeats, spec.max_repeats) if spec.racing else None,
         )
 
 
@@ -78,8 +80,6 @@ def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> Study
             f"no study {name!r} in the MLflow store {redact(tracker.uri)}; studies there: "
             f"{', '.join(known) or 'none'} (pass --tracking-uri, or the study file)"
         )
-    if spec is not None:
-        return StudyFacts.of(spec)
     parents = [
         run
         for run in tracker.client.search_runs(
@@ -88,6 +88,10 @@ def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> Study
         if TRIAL_TAG not in run.data.tags
     ]
     params = min(parents, key=lambda run: run.info.start_time).data.params if parents else {}
+    race = (int(params["min_repeats"]), int(params["max_repeats"])) if "max_repeats" in params else None
+    if spec is not None:  # the file's facts, but repeated as the study ran (--repeats is not in it)
+        facts = StudyFacts.of(spec)
+        return replace(facts, race=race) if "repeats" in params else facts
     searched = [k.removeprefix("search.") for k in params if k.startswith("search.")]
     if not searched and "points" in params:
         try:
@@ -101,6 +105,7 @@ def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> Study
         params.get("direction", "maximize"),
         params.get("sampler", "grid"),
         int(params.get("window", 1)),
+        race=race,
     )
 
 

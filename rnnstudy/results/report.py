@@ -259,7 +259,9 @@ def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str,
         return None, None  # runs of a point not told apart by their seed cannot be paired
     lower = lower_is_better(value, objective=facts.objective, direction=facts.direction)
     command = f"rnnstudy optimize {facts.path or 'STUDY_FILE'} --repeats 5"
-    comparison = stats.compare(scores, lower_is_better=lower, verify_command=command)
+    comparison = _raced(scores, lower, facts) or stats.compare(
+        scores, lower_is_better=lower, verify_command=command
+    )
     if scores.groupby("point")["seed"].nunique().max() < 2:
         return comparison, None  # one seed per point: the per-trial table, and the verdict's warning
     points = comparison.frame()
@@ -272,6 +274,23 @@ def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str,
     points = firsts[names].join(points, how="right").join(costs)
     points.index.name = "point"
     return comparison, points
+
+
+def _raced(scores: pd.DataFrame, lower: bool, facts: StudyFacts):
+    """A race's verdict as the race decided it (each dropped point by the look that dropped
+    it: compare's Holm family would count them again); None for a study that did not race, or
+    a race still in its first ``min_repeats`` seeds."""
+    if facts.race is None:
+        return None
+    low, high = facts.race
+    ran = scores[scores["seed"] < high]  # a race gives seeds 0..max-1; any other is a rerun's
+    points = list(dict.fromkeys(ran["point"]))
+    try:
+        return stats.race_step(
+            ran, points, lower_is_better=lower, min_repeats=low, max_repeats=high
+        ).comparison
+    except stats.StatisticsError:  # not the shape of a race (seeds given by hand): compare them
+        return None
 
 
 def _point_labels(frame, shown: pd.DataFrame, names: list[str]) -> pd.Series:

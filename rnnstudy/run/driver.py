@@ -493,7 +493,10 @@ def _spec_params(spec: Study) -> dict[str, Any]:
         reduce=spec.reduce,
         window=spec.window,
         trials=spec.trials,
+        repeats=spec.repeats,
     )
+    if spec.racing:  # the report judges a race as it ran (rnnstudy.results.StudyFacts.race)
+        params.update(min_repeats=spec.min_repeats, max_repeats=spec.max_repeats)
     if spec.points:
         params["points"] = repr(spec.points)
     return params
