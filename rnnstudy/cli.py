@@ -95,12 +95,25 @@ def cli() -> None:
     """Keras experiments as one command: plugins, Optuna search, MLflow tracking."""
 
 
+def _workers(text: str) -> int | None:
+    """--workers N or auto (None)."""
+    if text == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise UserError(f"--workers {text!r} must be a whole number or auto (e.g. --workers 2)") from None
+
+
 @cli.command()
 @click.argument("study_file", type=click.Path(dir_okay=False))
 @click.option(
     "--workers",
-    type=int,
-    help="Worker processes on this machine [default: one per GPU × --workers-per-gpu; without GPUs, 1].",
+    default="auto",
+    metavar="N|auto",
+    help="Worker processes on this machine [default: auto: one per GPU × --workers-per-gpu; without "
+    "GPUs, the count measured fastest here for the study's model (measured once, when the study "
+    "is long enough to pay for it), else 1].",
 )
 @click.option(
     "--workers-per-gpu",
@@ -201,6 +214,7 @@ def optimize(
 
     if budget is not None:
         parse_duration(budget)  # one line, before anything else
+    workers = _workers(workers)
     for flag, value in (
         ("--epochs", epochs),
         ("--subset", subset),

@@ -38,6 +38,10 @@ from rnnstudy.stores.optuna_internals import enqueued_point
 
 # tests never touch the network: MLflow 3 would send usage telemetry from every process
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+# --workers auto remembers what it measured (rnnstudy.run._throughput): not the user's cache
+os.environ["RNNSTUDY_CACHE_DIR"] = os.path.join(
+    os.environ.get("TMPDIR", "/tmp"), f"rnnstudy-test-cache-{os.getpid()}"
+)
 
 PLUGIN_MODULE = '''
 """Tiny plugins for tests: learnable 28x28 images, a small MLP and a scripted fake model."""

@@ -132,6 +132,16 @@ def optimize(study_path: str | Study, options: RunOptions, *, out: TextIO | None
         # a study over its --budget is refused here
         estimated, cost = preflight.estimate_line(flight, timer, points, models)
         storage, tracker = _open_stores(storage_url, pool.config.tracking_uri)
+        flight = preflight.auto_workers(flight, timer, points, out)  # once the stores are reached
+        if flight.options.workers != options.workers:  # measured: the pool starts again on that count
+            pool.close()
+            options = flight.options
+            pool = Pool(
+                flight.worker_config(), gpus=gpus, backend=flight.wanted, searched=flight.searched_envs()
+            )
+            for _ in range(min(options.workers, preflight.most_trials(spec))):
+                pool.start()
+            estimated, cost = preflight.estimate_line(flight, timer, points, models)
         session = Session(spec, points, storage_url, storage, tracker)
 
         # set up under the study's lock: processes started together enqueue each point once

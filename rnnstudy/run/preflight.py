@@ -21,6 +21,8 @@ from rnnstudy.durations import human, parse_duration
 from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
 from rnnstudy.plugins.registry import KINDS, Registry
 from rnnstudy.run import _estimate as estimate
+from rnnstudy.run import _throughput as throughput
+from rnnstudy.run._throughput import Remembered
 from rnnstudy.run._worker import WorkerConfig
 from rnnstudy.runtime import backend, devices
 from rnnstudy.runtime.precision import recurrent
@@ -40,7 +42,9 @@ class RunOptions:
 
     storage_url: str | None = None
     tracking_uri: str | None = None
-    workers: int | None = None  # None: GPUs × workers_per_gpu, else 1 (rnnstudy.runtime.devices.placement)
+    workers: int | None = (
+        None  # None (auto): GPUs × workers_per_gpu, else the count measured fastest (_throughput)
+    )
     data_dir: str | None = None
     trials_per_worker: int = 25
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +71,8 @@ class Preflight:
     checkpoint_root: Path | None
     searched: list[str]  # the backends the study compares (each checked installed)
     wanted: str  # the backend asked for: a name or "auto"
+    auto: str = ""  # --workers auto on CPUs: "remembered", "unmeasured" (measure when it pays), else ""
+    speeds: Remembered | None = None  # the measured speeds --workers auto went by
 
     @property
     def known(self) -> str | None:
@@ -114,7 +120,12 @@ def resolve(study_path: str | Study, options: RunOptions) -> Preflight:
     spec.override(**options.overrides)
     storage_url = options.storage_url or default_storage_url()
     gpus = devices.visible_gpus()
-    options = replace(options, workers=len(devices.placement(gpus, options.workers_per_gpu, options.workers)))
+    auto, speeds = "", None
+    if options.workers is None and not gpus and not spec.searched_backends:  # auto, on CPUs
+        speeds = throughput.Memory().get(throughput.model_key(spec, options.backend or spec.backend))
+        auto = "remembered" if speeds else "unmeasured" if devices.cores_here() > 1 else ""
+    workers = speeds.workers if speeds else options.workers
+    options = replace(options, workers=len(devices.placement(gpus, options.workers_per_gpu, workers)))
     _check_options(options, storage_url)
     return Preflight(
         spec=spec,
@@ -127,6 +138,40 @@ def resolve(study_path: str | Study, options: RunOptions) -> Preflight:
         checkpoint_root=checkpoint.folder_root(options.checkpoint_dir) if options.checkpoint_dir else None,
         searched=_searched_backends(spec, options),  # a study comparing backends: workers of each
         wanted=backend.check(options.backend or spec.backend),  # one line, before any worker starts
+        auto=auto,
+        speeds=speeds,
+    )
+
+
+def auto_workers(flight: Preflight, timer, points, out: TextIO) -> Preflight:
+    """``--workers auto`` on CPUs without a remembered answer: measure the worker counts now
+    when the study is long enough to pay for it (rnnstudy.run._throughput), remember them, and
+    return the flight with the chosen count; print what auto chose and why."""
+    if flight.auto == "remembered":
+        print(flight.speeds.line("remembered for this model on this machine"), file=out, flush=True)
+    one = estimate.for_study(flight.spec, timer, points, workers=1) if flight.auto == "unmeasured" else None
+    if one is None or one.seconds()[0] < throughput.MEASURE_AFTER_S or most_trials(flight.spec) < 2:
+        return flight  # short: one worker, as always
+    cores = devices.cores_here()
+    point = next((p for p in points or [None] if estimate.point_key(p) in timer.by_point), None)
+    counts = " and ".join(map(str, throughput.counts_to_try(cores)))
+    print(
+        f"workers auto: timing {counts} worker(s) on {cores} cores (once for this model)",
+        file=out,
+        flush=True,
+    )
+    try:
+        measured = throughput.measure(
+            flight.spec, point, flight.check_backend, flight.options.data_dir, cores
+        )
+    except throughput.ProbeError as exc:
+        print(f"workers auto: 1 ({exc})", file=out, flush=True)
+        return flight
+    key = throughput.model_key(flight.spec, flight.options.backend or flight.spec.backend)
+    speeds = throughput.Memory().put(key, measured)
+    print(speeds.line(f"measured now, remembered in {throughput.cache_path()}"), file=out, flush=True)
+    return replace(
+        flight, options=replace(flight.options, workers=speeds.workers), auto="remembered", speeds=speeds
     )
 
 
@@ -172,6 +217,8 @@ def estimate_line(flight: Preflight, timer, points, models: list):
     efficiency = estimate.measured_efficiency(
         options.workers, cores=devices.cores_here(), gpus=len(gpus), recurrent=rnn
     )
+    if flight.speeds and flight.speeds.efficiency and options.workers == flight.speeds.workers:
+        efficiency = (flight.speeds.efficiency, "as measured for this model on this machine")
     guess = estimate.for_study(spec, timer, points, workers=options.workers, efficiency=efficiency)
     if guess is None:
         reason = timer.untimed or "no point of the study builds"
