@@ -124,7 +124,7 @@ def test_a_sampled_configuration_stopped_from_outside_runs_again_as_it_was(stora
 
 
 def test_a_race_adds_seeds_only_to_the_points_that_tie_with_the_leader(storage):
-    truth = {10: 0.90, 50: 0.899, 90: 0.10}  # 50 ties with 10; 90 is far worse
+    truth = {10: 0.90, 50: 0.88, 90: 0.10}  # 50 is close to 10 (not told apart at 3 seeds); 90 is far worse
     spec = Study(
         dataset="d",
         model="m",

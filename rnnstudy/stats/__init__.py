@@ -25,6 +25,7 @@ __all__ = [
     "mean_pm",
     "paired_power",
     "race_step",
+    "race_verdicts",
     "repeats_to_separate",
     "shown_verdicts",
 ]
@@ -48,6 +49,7 @@ __getattr__, __dir__ = exports(
         "mean_pm": "rnnstudy.stats._formatting",
         "paired_power": "rnnstudy.stats._power",
         "race_step": "rnnstudy.stats._racing",
+        "race_verdicts": "rnnstudy.stats._racing",
         "repeats_to_separate": "rnnstudy.stats._power",
         "shown_verdicts": "rnnstudy.stats._formatting",
     },
