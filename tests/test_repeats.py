@@ -71,7 +71,7 @@ def test_repeats_run_every_point_with_the_same_seeds_and_the_report_tells_what_i
 
 @pytest.mark.slow  # a race stopped and resumed with two workers: about 30 s
 def test_a_race_with_two_workers_adds_seeds_only_to_ties_and_resumes_in_its_middle(project):
-    truth = {"score": [0.80, 0.799, 0.30, 0.20]}
+    truth = {"score": [0.80, 0.79, 0.30, 0.20]}  # 0.79: one noise sd below, open to the last look
     study_file = project.write_study(
         "raced",
         search=truth,
@@ -87,7 +87,7 @@ def test_a_race_with_two_workers_adds_seeds_only_to_ties_and_resumes_in_its_midd
     project.wait_for(lambda: _seeds_added(project, "raced"), what="the race's first added seed")
     run.send_signal(signal.SIGINT)
     assert run.wait(timeout=120) == 130, project.log()
-    assert re.search(r"still ties? with the leader \(score=0\.(8|799)\): adding seed 3 to", project.log())
+    assert re.search(r"still ties? with the leader \(score=0\.(8|79)\): adding seed 3 to", project.log())
 
     resumed = project.run(*command)
 
@@ -96,7 +96,7 @@ def test_a_race_with_two_workers_adds_seeds_only_to_ties_and_resumes_in_its_midd
     points = [enqueued_point(t) for t in outcome["trial_list"] if t.state.name == "COMPLETE"]
     seeds = {s: sorted(p["seed"] for p in points if p["score"] == s) for s in truth["score"]}
     assert all(seeds[s] == [0, 1, 2] for s in (0.30, 0.20))  # separated after the first round
-    assert seeds[0.80] == seeds[0.799] == list(range(6))  # tied to the end: max_repeats, paired
+    assert seeds[0.80] == seeds[0.79] == list(range(6))  # open to the end: max_repeats, paired
     assert len(points) == 3 * 2 + 6 * 2  # each (point, seed) once, across the stop and the resume
     assert outcome["trials"]["RUNNING"] == 0 == outcome["trials"]["WAITING"]
     assert "best: " in resumed.stdout

@@ -390,7 +390,8 @@ def test_race_rounds_and_reasons():
     assert set(result.ties) == {"best", "near"} - {result.best}
     assert set(result.worse) == {"far", "farther"}
     assert (result.table.loc[["far", "farther"], "p"] < 0.02).all()  # the first look's level
-    assert "racing: p is the race's test" in result.legend and "3 seeds 0.02" in result.legend
+    assert "p = the race's test against the leader" in result.legend and "3 seeds 0.02" in result.legend
+    assert "paired t-test" not in result.legend
 
 
 def test_race_ends_when_every_rival_is_worse():

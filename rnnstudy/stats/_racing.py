@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 
 import numpy as np
@@ -401,17 +401,18 @@ class _Race:
         tested = int(np.count_nonzero(~np.isnan(tests["p"])))
         level = self.levels.get(top, self.alpha)
         shown = ", ".join(f"{n} seeds {a:.2g}" for n, a in self.levels.items())
-        note = (
-            "; racing: p is the race's test instead (Tukey's studentized range against the leader, "
-            "the spread pooled over the points racing at the look that decided the point); a look "
-            f"calls a point worse when p is below its level ({shown}); a tie that left early did "
-            "so because more seeds would not have separated it"
+        legend = (
+            f"± = {(1 - self.alpha) * 100:g} % CI of the mean (t interval); p = the race's test against "
+            "the leader (Tukey's studentized range, the spread pooled over the points racing at the "
+            f"look that decided the point); a look calls a point worse when p is below its level "
+            f"({shown}); a tie that left early did so because more seeds would not have separated it"
         )
         sign = self.sign
         summary = _summary(values, self.alpha)
-        return _comparison(
-            labels, values, summary, tests, tested, b, sign, self.alpha, "best", None, note, level
+        made = _comparison(
+            labels, values, summary, tests, tested, b, sign, self.alpha, "best", None, "", level
         )
+        return replace(made, legend=legend)  # the paired t-test's legend does not describe the race
 
 
 def _spread(column: np.ndarray, rows: np.ndarray, size: int) -> np.ndarray:
