@@ -13,15 +13,19 @@ up to a second per run.
 A database URI (``postgresql://…``, ``mysql://…``) is opened by MLflow in this process, so two
 things are settled here:
 
-- **Connections.** MLflow's engine keeps a pool of ``POOL_SIZE`` connection and opens at most
-  ``MAX_OVERFLOW`` more while the writer thread and the main thread both write: at most
-  ``MAX_CONNECTIONS`` (2) per process, one of them kept while idle, unless the user sets
-  ``$MLFLOW_SQLALCHEMYSTORE_POOL_SIZE`` or ``$MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW``. (MLflow's
-  own default is 5 + 10 per process.)
+- **Connections.** MLflow makes one engine per database URI and process, whose pool keeps 5
+  connections and opens 10 more while threads wait. rnnstudy makes that engine first: it
+  keeps ``POOL_SIZE`` (2: the main thread and the writer thread) and opens at most
+  ``MAX_OVERFLOW`` more, closed again when given back, for MLflow's nested sessions (one
+  ``log_batch`` holds up to 4 at once): at most ``MAX_CONNECTIONS`` (8) per process. A thread
+  that finds all in use waits for one (``POOL_TIMEOUT_SECONDS`` at most). A pool without room
+  for the nesting deadlocks: two threads each holding one and waiting for the next. A user
+  who sets one of MLflow's ``$MLFLOW_SQLALCHEMYSTORE_*`` pool settings gets MLflow's engine
+  with those instead.
 - **A fresh database.** MLflow creates its tables when a client first opens the store, and
   processes that open a fresh database together race (``UniqueViolation`` on ``alembic_version``
   or ``pg_type``): on PostgreSQL each Tracker opens the store under an advisory lock, on a
-  connection of its own held only while the store opens (so one more while starting), and
+  connection of its own held only while the store opens (one more, while starting), and
   waits at most ``SCHEMA_LOCK_SECONDS`` for it. The first process creates the tables, the
   others find them. Other servers get no lock: start one command first, then the others.
   An existing database whose schema is older than this MLflow's is not upgraded: MLflow says
@@ -61,13 +65,11 @@ STORE = Path("mlruns")
 MAX_TAG_LENGTH = 5000
 ONE_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
 DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")  # SQLite is a file: a file lock guards it
-POOL_SIZE = 1  # connections MLflow's engine keeps per process
-MAX_OVERFLOW = 1  # and opens beyond them while two threads write at once
+POOL_SIZE = 2  # connections a process keeps to an MLflow database: its main and its writer thread
+MAX_OVERFLOW = 6  # opened beyond them for MLflow's nested sessions (up to 4 in one thread)
 MAX_CONNECTIONS = POOL_SIZE + MAX_OVERFLOW
-POOL_ENV = {
-    "MLFLOW_SQLALCHEMYSTORE_POOL_SIZE": POOL_SIZE,
-    "MLFLOW_SQLALCHEMYSTORE_MAX_OVERFLOW": MAX_OVERFLOW,
-}
+POOL_TIMEOUT_SECONDS = 60  # a thread that finds every connection in use waits this long, then fails
+POOL_SETTINGS = ("POOL_SIZE", "MAX_OVERFLOW", "POOLCLASS", "POOL_RECYCLE")  # $MLFLOW_SQLALCHEMYSTORE_*
 SCHEMA_LOCK_SECONDS = 300.0  # creating MLflow's tables takes seconds; a holder this long is stuck
 CONNECT_SECONDS = 10
 SCHEMA_LOCK_KEY = int.from_bytes(hashlib.sha256(b"rnnstudy:mlflow-schema").digest()[:8], "big", signed=True)
@@ -96,8 +98,12 @@ class Tracker:
         self._client_uri = _password_to_environment(self.uri)  # what MLflow is given: no password
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per download, too
         if self.uri.startswith(DATABASE_SCHEMES):
-            with _small_pool(), _schema_lock(self.uri):
-                self.client = MlflowClient(tracking_uri=self.uri)
+            _make_engine(self.uri)
+            with _schema_lock(self.uri):
+                try:
+                    self.client = MlflowClient(tracking_uri=self.uri)
+                except _sqlalchemy_errors() as exc:
+                    raise _unreachable(self.uri, exc) from None
             return
         if not self.uri.startswith("sqlite:///"):
             self.client = MlflowClient(tracking_uri=self._client_uri)
@@ -322,19 +328,42 @@ def _password_to_environment(uri: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
 
 
-@contextlib.contextmanager
-def _small_pool():
-    """MLflow reads its pool settings from the environment when it makes an engine (once per
-    database URI and process): ours while it does, unless the user set one of them."""
-    if any(os.environ.get(name) for name in POOL_ENV):
-        yield
+def _sqlalchemy_errors() -> tuple[type[Exception], ...]:
+    import sqlalchemy.exc
+
+    return (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+
+
+def _make_engine(uri: str) -> None:
+    """Make MLflow's engine for ``uri`` (a database) in this process, with a pool of
+    POOL_SIZE and MAX_OVERFLOW, unless it exists or the user set MLflow's pool settings.
+
+    MLflow keeps its engines in a map on its store class (mlflow 3.17), the one place where
+    an engine made here is found again: pinned in pyproject.toml, and the connection tests
+    (tests/test_many_machines.py) see it if a new MLflow stops looking there."""
+    import sqlalchemy
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    if any(os.environ.get(f"MLFLOW_SQLALCHEMYSTORE_{name}") for name in POOL_SETTINGS):
         return
-    os.environ.update({name: str(value) for name, value in POOL_ENV.items()})
-    try:
-        yield
-    finally:
-        for name in POOL_ENV:
-            os.environ.pop(name, None)
+    with SqlAlchemyStore._engine_map_lock:
+        if uri not in SqlAlchemyStore._engine_map:
+            SqlAlchemyStore._engine_map[uri] = sqlalchemy.create_engine(
+                uri,
+                pool_pre_ping=True,  # as MLflow's own
+                pool_size=POOL_SIZE,
+                max_overflow=MAX_OVERFLOW,
+                pool_timeout=POOL_TIMEOUT_SECONDS,
+                connect_args=_connect_args(uri),
+            )
+
+
+def _connect_args(uri: str) -> dict:
+    """A bounded wait for a server that does not answer, where the driver is libpq's."""
+    import sqlalchemy
+
+    driver = sqlalchemy.engine.make_url(uri).get_driver_name()
+    return {"connect_timeout": CONNECT_SECONDS} if driver in ("psycopg", "psycopg2") else {}
 
 
 @contextlib.contextmanager
@@ -349,9 +378,9 @@ def _schema_lock(uri: str):
     if url.get_backend_name() != "postgresql":
         yield
         return
-    libpq = url.get_driver_name() in ("psycopg", "psycopg2")
-    connect_args = {"connect_timeout": CONNECT_SECONDS} if libpq else {}
-    engine = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool, connect_args=connect_args)
+    engine = sqlalchemy.create_engine(
+        url, poolclass=sqlalchemy.pool.NullPool, connect_args=_connect_args(uri)
+    )
     try:
         try:
             connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
