@@ -26,6 +26,7 @@ import os
 import random
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,8 @@ from rnnstudy.urls import redact
 
 STORAGE_ENV = "RNNSTUDY_STORAGE"
 JOURNAL_PREFIX = "journal:///"
+GRPC_PREFIX = "grpc://"  # Optuna's gRPC storage proxy: `rnnstudy storage-proxy`
+PROXY_WAIT_SECONDS = 10  # how long a command waits for the proxy to answer
 RDB_PREFIXES = ("sqlite:", "postgresql", "postgres:", "mysql", "mariadb", "oracle", "mssql")
 SCHEMA_TRIES = 5  # processes that open a fresh database at once race to create its tables
 POOL_SIZE = 2  # connections a process keeps to an RDB storage (SQLAlchemy's default: 5)
@@ -81,6 +84,8 @@ def open_storage(url: str):
     """An Optuna storage for ``url``; one line naming the redacted URL when it cannot be opened."""
     import optuna
 
+    if url.startswith(GRPC_PREFIX):
+        return _open_proxy(url)
     try:
         if url.startswith(RDB_PREFIXES):
             return _open_rdb(_with_driver(url))
@@ -106,8 +111,13 @@ def study_lock(url: str, storage, study_name: str) -> Iterator[None]:
     points still to enqueue) happens under it, so processes started together enqueue each
     point once. The lock dies with its holder, even on ``kill -9``: a file lock beside a
     journal or SQLite file, a transaction-level advisory lock in PostgreSQL. Other databases
-    get no lock: start one process first, then the others.
+    get no lock, nor does a study behind the gRPC proxy (its API has no lock; the proxy runs
+    every call on its own, and commands that set one study up at the same moment may
+    enqueue a grid point twice): start one process first, then the others.
     """
+    if is_proxy(url):
+        yield
+        return
     if url.startswith(RDB_PREFIXES):
         engine = storage.engine
         if engine.dialect.name == "postgresql":
@@ -127,6 +137,53 @@ def study_lock(url: str, storage, study_name: str) -> Iterator[None]:
         path = _journal_path(url)
     with filelock.held(f"{path}.rnnstudy-lock"):
         yield
+
+
+def is_proxy(url: str) -> bool:
+    return url.startswith(GRPC_PREFIX)
+
+
+def proxy_address(url: str) -> tuple[str, int]:
+    """``(host, port)`` of a ``grpc://host:port`` URL."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None or parts.path.strip("/"):
+        raise StorageError(
+            f"storage {redact(url)} is not a proxy's address; give it as grpc://HOST:PORT "
+            "(what `rnnstudy storage-proxy` prints)"
+        )
+    return parts.hostname, port
+
+
+def _open_proxy(url: str):
+    """A GrpcStorageProxy for ``grpc://host:port``, once the proxy answers."""
+    host, port = proxy_address(url)
+    try:
+        import grpc  # noqa: F401 - what the proxy needs: GrpcStorageProxy imports it late
+        import optuna
+        from optuna.storages import GrpcStorageProxy
+    except ImportError as exc:
+        raise StorageError(
+            f"storage {redact(url)} needs grpcio ({exc}); install it: pip install 'rnnstudy[proxy]'"
+        ) from None
+    with warnings.catch_warnings():  # "experimental": a line of noise in every command
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        proxy = GrpcStorageProxy(host=host, port=port)
+    try:
+        proxy.wait_server_ready(timeout=PROXY_WAIT_SECONDS)
+    except ConnectionError:
+        proxy.close()
+        raise StorageError(
+            f"Optuna storage proxy {redact(url)} did not answer within {PROXY_WAIT_SECONDS} s; "
+            "start it there (rnnstudy storage-proxy --storage postgresql://… --port PORT) "
+            "or fix --storage / $RNNSTUDY_STORAGE"
+        ) from None
+    return proxy
 
 
 _opened: dict[tuple[int, str], object] = {}  # (process, URL) -> its RDB storage
