@@ -395,6 +395,31 @@ def dashboard(storage, port) -> None:
     sys.exit(servers.serve_wsgi(app, port=port, name="Optuna dashboard"))
 
 
+@cli.command("storage-proxy")
+@click.option(
+    "--storage",
+    envvar="RNNSTUDY_STORAGE",
+    required=True,
+    help="The database the proxy serves: postgresql://USER:PASSWORD@HOST/DB (or $RNNSTUDY_STORAGE).",
+)
+@click.option("--port", default=13000, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Where to listen: 0.0.0.0 for the workers of other machines (the proxy has no authentication).",
+)
+def storage_proxy(storage, port, host) -> None:
+    """Serve an Optuna storage to many machines through one process (Optuna's gRPC proxy).
+
+    Workers take --storage grpc://HOST:PORT and never connect to the database: the proxy
+    holds its few connections. Heartbeats and the taking of waiting trials work through it;
+    the study lock does not, so start one command of a study first, then the others
+    (docs/machines/many.md). It stops on Ctrl-C (exit code 130), SIGTERM (143) or SIGHUP (129).
+    """
+    sys.exit(servers.serve_storage_proxy(storage, port=port, host=host))
+
+
 def main() -> None:
     try:
         cli(prog_name="rnnstudy")

@@ -9,15 +9,38 @@ writer thread (about 0.1 ms instead of 3–30 ms for a write to SQLite, more on 
 a remote server), and :meth:`Tracker.finish` waits for everything queued for the run before
 it ends it. Not MLflow's own asynchronous logging: ending a run stops its queue, which costs
 up to a second per run.
+
+A database URI (``postgresql://…``, ``mysql://…``) is opened by MLflow in this process, so two
+things are settled here:
+
+- **Connections.** MLflow makes one engine per database URI and process, whose pool keeps 5
+  connections and opens 10 more while threads wait. rnnstudy makes that engine first: it
+  keeps ``POOL_SIZE`` (2: the main thread and the writer thread) and opens at most
+  ``MAX_OVERFLOW`` more, closed again when given back, for MLflow's nested sessions (one
+  ``log_batch`` holds up to 4 at once): at most ``MAX_CONNECTIONS`` (8) per process. A thread
+  that finds all in use waits for one (``POOL_TIMEOUT_SECONDS`` at most). A pool without room
+  for the nesting deadlocks: two threads each holding one and waiting for the next. A user
+  who sets one of MLflow's ``$MLFLOW_SQLALCHEMYSTORE_*`` pool settings gets MLflow's engine
+  with those instead.
+- **A fresh database.** MLflow creates its tables when a client first opens the store, and
+  processes that open a fresh database together race (``UniqueViolation`` on ``alembic_version``
+  or ``pg_type``): on PostgreSQL each Tracker opens the store under an advisory lock, on a
+  connection of its own held only while the store opens (one more, while starting), and
+  waits at most ``SCHEMA_LOCK_SECONDS`` for it. The first process creates the tables, the
+  others find them. Other servers get no lock: start one command first, then the others.
+  An existing database whose schema is older than this MLflow's is not upgraded: MLflow says
+  to back it up and run ``mlflow db upgrade``.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
 import tempfile
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -41,6 +64,15 @@ from rnnstudy.urls import redact
 STORE = Path("mlruns")
 MAX_TAG_LENGTH = 5000
 ONE_TRY = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+DATABASE_SCHEMES = ("postgresql", "mysql", "mssql")  # SQLite is a file: a file lock guards it
+POOL_SIZE = 2  # connections a process keeps to an MLflow database: its main and its writer thread
+MAX_OVERFLOW = 6  # opened beyond them for MLflow's nested sessions (up to 4 in one thread)
+MAX_CONNECTIONS = POOL_SIZE + MAX_OVERFLOW
+POOL_TIMEOUT_SECONDS = 60  # a thread that finds every connection in use waits this long, then fails
+POOL_SETTINGS = ("POOL_SIZE", "MAX_OVERFLOW", "POOLCLASS", "POOL_RECYCLE")  # $MLFLOW_SQLALCHEMYSTORE_*
+SCHEMA_LOCK_SECONDS = 300.0  # creating MLflow's tables takes seconds; a holder this long is stuck
+CONNECT_SECONDS = 10
+SCHEMA_LOCK_KEY = int.from_bytes(hashlib.sha256(b"rnnstudy:mlflow-schema").digest()[:8], "big", signed=True)
 
 
 def default_tracking_uri() -> str:
@@ -65,6 +97,14 @@ class Tracker:
         os.environ["MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT"] = "true"  # a line per run; ours is progress
         self._client_uri = _password_to_environment(self.uri)  # what MLflow is given: no password
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a bar per download, too
+        if self.uri.startswith(DATABASE_SCHEMES):
+            _make_engine(self.uri)
+            with _schema_lock(self.uri):
+                try:
+                    self.client = MlflowClient(tracking_uri=self.uri)
+                except _sqlalchemy_errors() as exc:
+                    raise _unreachable(self.uri, exc) from None
+            return
         if not self.uri.startswith("sqlite:///"):
             self.client = MlflowClient(tracking_uri=self._client_uri)
             return
@@ -80,11 +120,7 @@ class Tracker:
             with _one_try():
                 self.client.search_experiments(max_results=1)
         except Exception as exc:  # any failure here means "unreachable"
-            raise StorageError(
-                f"MLflow tracking store {redact(self.uri)} cannot be reached "
-                f"({type(exc).__name__}: {redact(str(exc)).splitlines()[0][:200]}); "
-                "start the server or fix --tracking-uri / $MLFLOW_TRACKING_URI"
-            ) from None
+            raise _unreachable(self.uri, exc) from None
 
     def experiment(self, name: str) -> str:
         """The id of the study's experiment, created on first use."""
@@ -290,6 +326,99 @@ def _password_to_environment(uri: str) -> str:
     os.environ["MLFLOW_TRACKING_USERNAME"] = unquote(parts.username or "")
     os.environ["MLFLOW_TRACKING_PASSWORD"] = unquote(parts.password)
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _sqlalchemy_errors() -> tuple[type[Exception], ...]:
+    import sqlalchemy.exc
+
+    return (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError)
+
+
+def _make_engine(uri: str) -> None:
+    """Make MLflow's engine for ``uri`` (a database) in this process, with a pool of
+    POOL_SIZE and MAX_OVERFLOW, unless it exists or the user set MLflow's pool settings.
+
+    MLflow keeps its engines in a map on its store class (mlflow 3.17), the one place where
+    an engine made here is found again: pinned in pyproject.toml, and the connection tests
+    (tests/test_many_machines.py) see it if a new MLflow stops looking there."""
+    import sqlalchemy
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    if any(os.environ.get(f"MLFLOW_SQLALCHEMYSTORE_{name}") for name in POOL_SETTINGS):
+        return
+    with SqlAlchemyStore._engine_map_lock:
+        if uri not in SqlAlchemyStore._engine_map:
+            SqlAlchemyStore._engine_map[uri] = sqlalchemy.create_engine(
+                uri,
+                pool_pre_ping=True,  # as MLflow's own
+                pool_size=POOL_SIZE,
+                max_overflow=MAX_OVERFLOW,
+                pool_timeout=POOL_TIMEOUT_SECONDS,
+                connect_args=_connect_args(uri),
+            )
+
+
+def _connect_args(uri: str) -> dict:
+    """A bounded wait for a server that does not answer, where the driver is libpq's."""
+    import sqlalchemy
+
+    driver = sqlalchemy.engine.make_url(uri).get_driver_name()
+    return {"connect_timeout": CONNECT_SECONDS} if driver in ("psycopg", "psycopg2") else {}
+
+
+@contextlib.contextmanager
+def _schema_lock(uri: str):
+    """On PostgreSQL, hold the advisory lock that lets one process at a time open MLflow's
+    store (and create its tables); elsewhere nothing. The lock is a session's: it ends with
+    its connection, even when the process is killed."""
+    import sqlalchemy
+    import sqlalchemy.exc
+
+    url = sqlalchemy.engine.make_url(uri)
+    if url.get_backend_name() != "postgresql":
+        yield
+        return
+    engine = sqlalchemy.create_engine(
+        url, poolclass=sqlalchemy.pool.NullPool, connect_args=_connect_args(uri)
+    )
+    try:
+        try:
+            connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            raise _unreachable(uri, exc) from None
+        with connection:
+            _wait_for_lock(connection, uri)
+            try:
+                yield
+            finally:
+                connection.execute(
+                    sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": SCHEMA_LOCK_KEY}
+                )
+    finally:
+        engine.dispose()
+
+
+def _wait_for_lock(connection, uri: str) -> None:
+    import sqlalchemy
+
+    deadline = time.monotonic() + SCHEMA_LOCK_SECONDS
+    query = sqlalchemy.text("SELECT pg_try_advisory_lock(:key)")
+    while not connection.execute(query, {"key": SCHEMA_LOCK_KEY}).scalar():
+        if time.monotonic() > deadline:
+            raise StorageError(
+                f"MLflow tracking store {redact(uri)}: another process has held the lock on its "
+                f"tables for more than {SCHEMA_LOCK_SECONDS:.0f} s (advisory lock {SCHEMA_LOCK_KEY}); "
+                "end the process that holds it (pg_locks names it) and run the command again"
+            )
+        time.sleep(0.2)
+
+
+def _unreachable(uri: str, exc: Exception) -> StorageError:
+    return StorageError(
+        f"MLflow tracking store {redact(uri)} cannot be reached "
+        f"({type(exc).__name__}: {redact(str(exc)).splitlines()[0][:200]}); "
+        "start the server or fix --tracking-uri / $MLFLOW_TRACKING_URI"
+    )
 
 
 @contextlib.contextmanager

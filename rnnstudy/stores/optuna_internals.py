@@ -12,6 +12,9 @@ Why the public API is not enough:
   ``enqueue_trial`` writes and no public getter reads back.
 - A trial claimed by one process (the driver) is run by another (its worker), whose RDB
   storage cache must have read it before it can write to it (:func:`trial_of`).
+- The gRPC storage proxy (``rnnstudy storage-proxy``) must stop gracefully on a signal, which
+  needs the server object: the public ``run_grpc_proxy_server`` only blocks until it ends.
+  :func:`grpc_proxy_server` makes it as that function does.
 - Writing to a trial that this process did not ``ask()`` for (a heartbeat from a worker
   thread; the reason a dead worker's trial failed, written by the driver) goes through the
   study's storage, for which Optuna has no public getter.
@@ -89,3 +92,17 @@ def set_user_attr(study, number: int, key: str, value: Any) -> None:
 def set_system_attr(study, number: int, key: str, value: Any) -> None:
     """Set a system attribute of any trial of the study (a heartbeat, from its own thread)."""
     study._storage.set_trial_system_attr(trial_id(study, number), key, value)
+
+
+def grpc_proxy_server(storage, host: str, port: int, threads: int):
+    """Optuna's gRPC storage proxy over ``storage``, not started: ``run_grpc_proxy_server``
+    without its wait, so the caller can stop it (``server.stop(grace)``). The storage is
+    wrapped in Optuna's cache, as that function's documentation asks."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import optuna
+    from optuna.storages._grpc.server import make_server
+
+    cached = optuna.storages.get_storage(storage)
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rnnstudy-proxy")
+    return make_server(cached, host, port, pool)

@@ -4,27 +4,60 @@ one study at the same moment.
 The default is a journal file under ``mlruns/``, safe for several processes on one machine.
 A PostgreSQL URL shares one study between machines; the password of such a URL is never
 printed or logged. SQLite works for one process only: it locks under concurrency.
+
+Connections: a process opens one RDB storage, whose engine's pool keeps ``POOL_SIZE`` (2: a
+worker's trial thread and heartbeat thread, or a driver holding the study lock while it sets
+the study up) and opens at most ``MAX_OVERFLOW`` (1) more, closed again when given back: at
+most ``MAX_CONNECTIONS`` (3) per process. A thread that finds all in use waits for one
+(``POOL_TIMEOUT_SECONDS`` at most). With the MLflow tracker's (rnnstudy.stores.mlflow_tracking:
+at most 8 more where MLflow's store is a database, none behind an ``mlflow server``), N commands
+of W workers each, each worker a process beside its driver, hold at most
+``connections_bound(N, W)`` connections: 11 × N × (W + 1) to a PostgreSQL that keeps both
+stores, 3 × N × (W + 1) to one that keeps only the Optuna storage. While idle a process keeps
+2 (+ 2). PostgreSQL allows 100 by default (``max_connections``, a few kept for superusers).
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import os
 import random
+import threading
 import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
 from rnnstudy.errors import StorageError
 from rnnstudy.stores import _filelock as filelock
+from rnnstudy.stores.mlflow_tracking import MAX_CONNECTIONS as TRACKER_CONNECTIONS
 from rnnstudy.stores.mlflow_tracking import STORE
 from rnnstudy.urls import redact
 
 STORAGE_ENV = "RNNSTUDY_STORAGE"
 JOURNAL_PREFIX = "journal:///"
+GRPC_PREFIX = "grpc://"  # Optuna's gRPC storage proxy: `rnnstudy storage-proxy`
+PROXY_WAIT_SECONDS = 10  # how long a command waits for the proxy to answer
 RDB_PREFIXES = ("sqlite:", "postgresql", "postgres:", "mysql", "mariadb", "oracle", "mssql")
 SCHEMA_TRIES = 5  # processes that open a fresh database at once race to create its tables
+POOL_SIZE = 2  # connections a process keeps to an RDB storage (SQLAlchemy's default: 5)
+MAX_OVERFLOW = 1  # and opens beyond them at most, closed when given back (SQLAlchemy's: 10)
+MAX_CONNECTIONS = POOL_SIZE + MAX_OVERFLOW
+POOL_TIMEOUT_SECONDS = 60  # a thread that finds every connection in use waits this long, then fails
+
+
+def connections_bound(commands: int, workers: int, *, tracking: bool = True) -> int:
+    """The most database connections ``commands`` commands of ``workers`` worker processes
+    each hold: a driver and its workers, each with its Optuna storage and (``tracking``: the
+    MLflow store is on the same server) its MLflow tracker.
+
+    >>> connections_bound(3, 2), connections_bound(3, 2, tracking=False)
+    (99, 27)
+    """
+    per_process = MAX_CONNECTIONS + (TRACKER_CONNECTIONS if tracking else 0)
+    return commands * (workers + 1) * per_process
 
 
 def default_storage_url() -> str:
@@ -51,6 +84,8 @@ def open_storage(url: str):
     """An Optuna storage for ``url``; one line naming the redacted URL when it cannot be opened."""
     import optuna
 
+    if url.startswith(GRPC_PREFIX):
+        return _open_proxy(url)
     try:
         if url.startswith(RDB_PREFIXES):
             return _open_rdb(_with_driver(url))
@@ -76,8 +111,13 @@ def study_lock(url: str, storage, study_name: str) -> Iterator[None]:
     points still to enqueue) happens under it, so processes started together enqueue each
     point once. The lock dies with its holder, even on ``kill -9``: a file lock beside a
     journal or SQLite file, a transaction-level advisory lock in PostgreSQL. Other databases
-    get no lock: start one process first, then the others.
+    get no lock, nor does a study behind the gRPC proxy (its API has no lock; the proxy runs
+    every call on its own, and commands that set one study up at the same moment may
+    enqueue a grid point twice): start one process first, then the others.
     """
+    if is_proxy(url):
+        yield
+        return
     if url.startswith(RDB_PREFIXES):
         engine = storage.engine
         if engine.dialect.name == "postgresql":
@@ -99,7 +139,68 @@ def study_lock(url: str, storage, study_name: str) -> Iterator[None]:
         yield
 
 
+def is_proxy(url: str) -> bool:
+    return url.startswith(GRPC_PREFIX)
+
+
+def proxy_address(url: str) -> tuple[str, int]:
+    """``(host, port)`` of a ``grpc://host:port`` URL."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if not parts.hostname or port is None or parts.path.strip("/"):
+        raise StorageError(
+            f"storage {redact(url)} is not a proxy's address; give it as grpc://HOST:PORT "
+            "(what `rnnstudy storage-proxy` prints)"
+        )
+    return parts.hostname, port
+
+
+def _open_proxy(url: str):
+    """A GrpcStorageProxy for ``grpc://host:port``, once the proxy answers."""
+    host, port = proxy_address(url)
+    try:
+        import grpc  # noqa: F401 - what the proxy needs: GrpcStorageProxy imports it late
+        import optuna
+        from optuna.storages import GrpcStorageProxy
+    except ImportError as exc:
+        raise StorageError(
+            f"storage {redact(url)} needs grpcio ({exc}); install it: pip install 'rnnstudy[proxy]'"
+        ) from None
+    with warnings.catch_warnings():  # "experimental": a line of noise in every command
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        proxy = GrpcStorageProxy(host=host, port=port)
+    try:
+        proxy.wait_server_ready(timeout=PROXY_WAIT_SECONDS)
+    except ConnectionError:
+        proxy.close()
+        raise StorageError(
+            f"Optuna storage proxy {redact(url)} did not answer within {PROXY_WAIT_SECONDS} s; "
+            "start it there (rnnstudy storage-proxy --storage postgresql://… --port PORT) "
+            "or fix --storage / $RNNSTUDY_STORAGE"
+        ) from None
+    return proxy
+
+
+_opened: dict[tuple[int, str], object] = {}  # (process, URL) -> its RDB storage
+_opening = threading.Lock()
+
+
 def _open_rdb(url: str):
+    """The process's one RDB storage for ``url``: a second caller (the report read back at
+    the end of a run, say) shares its pool rather than opening another."""
+    with _opening:
+        key = (os.getpid(), url)  # a forked child makes its own
+        if key not in _opened:
+            _opened[key] = _create_rdb(url)
+        return _opened[key]
+
+
+def _create_rdb(url: str):
     import optuna
     import sqlalchemy.exc
 
@@ -116,7 +217,10 @@ def _open_rdb(url: str):
         except raced:
             if attempt == SCHEMA_TRIES - 1:
                 raise
-            time.sleep(random.uniform(0.1, 0.5))  # another process created the tables first
+        # out of the except block, nothing holds the failed storage: its engine, and the
+        # connection its pool keeps, go now rather than when the collector gets to them
+        gc.collect()
+        time.sleep(random.uniform(0.1, 0.5))  # another process created the tables first
 
 
 def _with_driver(url: str) -> str:
@@ -141,4 +245,10 @@ def _engine_kwargs(url: str) -> dict:
     if is_sqlite(url):
         return {"connect_args": {"timeout": 60}}
     connect = {"connect_timeout": 10} if url.startswith(("postgresql", "mysql", "mariadb")) else {}
-    return {"pool_pre_ping": True, "connect_args": connect}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": POOL_SIZE,
+        "max_overflow": MAX_OVERFLOW,
+        "pool_timeout": POOL_TIMEOUT_SECONDS,
+        "connect_args": connect,
+    }

@@ -1,11 +1,13 @@
-"""Servers that stop with the command that started them: `rnnstudy ui` and `rnnstudy dashboard`.
+"""Servers that stop with the command that started them: `rnnstudy ui`, `rnnstudy dashboard`
+and `rnnstudy storage-proxy`.
 
 `mlflow ui` starts uvicorn workers and job consumers of its own; a command that merely dies on
 SIGTERM leaves them all serving on its port. :func:`serve` starts such a server in a session
 (so a process group) of its own and ends the whole group, SIGTERM then SIGKILL after a grace
 period, when the server exits or the command gets SIGINT, SIGTERM or SIGHUP. :func:`serve_wsgi`
 serves a WSGI app (optuna-dashboard's) from this process, which starts no other, and stops it
-on the same signals with the same message and exit codes. A stop by signal N exits with
+on the same signals with the same message and exit codes, and :func:`serve_storage_proxy`
+serves Optuna's gRPC storage proxy the same way. A stop by signal N exits with
 128 + N, as a shell reports it: 130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP.
 
 The signal handlers only note the signal; the main thread polls for it. Raising from a handler
@@ -108,6 +110,59 @@ def serve_wsgi(
     if stop.signum is not None:
         return _stopped(name, stop.signum)
     return 1  # serve_forever ended without a stop: its thread printed why
+
+
+PROXY_THREADS = 10  # the proxy's request threads (Optuna's default); they share its storage's pool
+
+
+def serve_storage_proxy(
+    storage_url: str, *, port: int, host: str = "127.0.0.1", grace: float = GRACE_SECONDS
+) -> int:
+    """Serve Optuna's gRPC storage proxy over the RDB storage ``storage_url`` until a stop
+    signal arrives; then let the calls in flight end (``grace`` seconds at most) and close
+    the storage's connections.
+
+    The proxy holds at most rnnstudy.stores.optuna_storage.MAX_CONNECTIONS database
+    connections, whatever the number of workers behind it; its PROXY_THREADS request threads
+    wait for them in turn.
+
+    Returns:
+        The exit code for the command: 128 + N after stop signal N.
+    """
+    from rnnstudy.stores import optuna_internals
+    from rnnstudy.stores.optuna_storage import RDB_PREFIXES, open_storage
+    from rnnstudy.urls import redact
+
+    if not storage_url.startswith(RDB_PREFIXES):
+        raise ProxyStorageError(
+            f"the storage proxy serves a database, not {redact(storage_url)}; give "
+            "--storage postgresql://USER@HOST/DB (Optuna's proxy cannot serve a journal file, "
+            "nor another proxy)"
+        )
+    check_port(port, host)
+    with _StopSignals() as stop:
+        storage = open_storage(storage_url)
+        server = optuna_internals.grpc_proxy_server(storage, host, port, PROXY_THREADS)
+        try:
+            server.start()
+        except RuntimeError as exc:  # taken since check_port looked
+            raise _taken(host, port, OSError(str(exc))) from None
+        print(
+            f"Optuna storage proxy for {redact(storage_url)} on {host}:{port}; workers take "
+            f"--storage grpc://{host}:{port}; Ctrl-C or SIGTERM stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+        try:
+            _wait(stop, lambda: True)
+        finally:
+            server.stop(grace).wait(grace)
+            storage.engine.dispose()  # its connections end now, not when the process does
+    return _stopped("Optuna storage proxy", stop.signum)
+
+
+class ProxyStorageError(RnnstudyError):
+    """The storage proxy was given a storage it cannot serve."""
 
 
 def _wait(stop: _StopSignals, running: Callable[[], bool]) -> None:
