@@ -55,8 +55,8 @@ STORAGE = click.option(
     "--storage",
     envvar="RNNSTUDY_STORAGE",
     metavar="URL",
-    help="Optuna storage: a journal file path or an RDB URL such as "
-    "postgresql://user@host/db [default: mlruns/optuna.journal].",
+    help="Optuna storage: a journal file path, an RDB URL such as postgresql://user@host/db, or "
+    "grpc://HOST:PORT of an `rnnstudy storage-proxy` [default: mlruns/optuna.journal].",
 )
 TRACKING = click.option(
     "--tracking-uri",
