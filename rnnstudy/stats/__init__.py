@@ -1,6 +1,7 @@
 """The statistics of a verdict, over seeds: which point is best and which cannot be told apart
-from it (comparison), racing that spends seeds only where they can change the answer (racing),
-how many seeds a difference needs (power), and how the numbers are written (formatting).
+from it (comparison), which points make the front of several objectives (pareto), racing that
+spends seeds only where they can change the answer (racing), how many seeds a difference needs
+(power), and how the numbers are written (formatting).
 
 Every test is from :mod:`scipy.stats`; this package decides what is compared with what, and how
 the family of tests is corrected."""
@@ -13,6 +14,7 @@ __all__ = [
     "FAMILIES",
     "POWER",
     "Comparison",
+    "Front",
     "RaceStep",
     "Separation",
     "StatisticsError",
@@ -24,6 +26,7 @@ __all__ = [
     "holm",
     "mean_pm",
     "paired_power",
+    "pareto",
     "race_step",
     "race_verdicts",
     "repeats_to_separate",
@@ -37,6 +40,7 @@ __getattr__, __dir__ = exports(
         "FAMILIES": "rnnstudy.stats._comparison",
         "POWER": "rnnstudy.stats._power",
         "Comparison": "rnnstudy.stats._comparison",
+        "Front": "rnnstudy.stats._pareto",
         "RaceStep": "rnnstudy.stats._racing",
         "Separation": "rnnstudy.stats._power",
         "StatisticsError": "rnnstudy.errors",
@@ -48,6 +52,7 @@ __getattr__, __dir__ = exports(
         "holm": "rnnstudy.stats._comparison",
         "mean_pm": "rnnstudy.stats._formatting",
         "paired_power": "rnnstudy.stats._power",
+        "pareto": "rnnstudy.stats._pareto",
         "race_step": "rnnstudy.stats._racing",
         "race_verdicts": "rnnstudy.stats._racing",
         "repeats_to_separate": "rnnstudy.stats._power",
