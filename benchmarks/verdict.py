@@ -56,7 +56,7 @@ REPEATS = 5  # seeds per point of the careful script, Keras Tuner and rnnstudy -
 REFERENCE_SEEDS = 12  # seeds per point of the reference verdict
 QUICK_REPEATS, QUICK_REFERENCE_SEEDS = 3, 6
 QUICK_MAX_REPEATS = 5  # --quick caps an adaptive race at this many seeds a point (rnnstudy's default: 10)
-SHOWN = ("seeds by point", "phases", "same trials")  # the notes printed under a method's line
+SHOWN = ("seeds by point", "phases")  # the notes printed under a method's line
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "cache"
 
@@ -213,8 +213,9 @@ def run_methods(
         method.agrees = same_verdict(method, reference)
         print(method.line(), flush=True)
         methods.append(method)
-    for method in methods[1:]:
+    for method in methods[1:]:  # the seeds match when the objectives do
         method.notes["same trials"] = same_trials(methods[0], method)
+        print(f"   same trials, {method.name}: {method.notes['same trials']}", flush=True)
     return methods
 
 
@@ -418,6 +419,7 @@ def _reference(work: Workload, seeds: int, folder: Path) -> None:
             data = _data(seeded, point)
             history, _, _ = _fit(seeded, _model(seeded, point, data.info), data)
             scores.setdefault(label(point), []).append(max(history.history["val_accuracy"]))
+        print(f"seed {seed}: {len(work.points)} points trained", flush=True)  # progress, in its log.txt
     (folder / "scores.json").write_text(json.dumps(scores))
 
 
