@@ -54,8 +54,8 @@ from compare import Workload, _tracking_store, machine
 DEFAULT_MODE = ("--repeats", "adaptive")  # rnnstudy's default comparison mode: one place to change it
 REPEATS = 5  # seeds per point of the careful script, Keras Tuner and rnnstudy --repeats
 REFERENCE_SEEDS = 12  # seeds per point of the reference verdict
-QUICK_REPEATS, QUICK_REFERENCE_SEEDS = 3, 6
-QUICK_MAX_REPEATS = 5  # --quick caps an adaptive race at this many seeds a point (rnnstudy's default: 10)
+QUICK_REPEATS, QUICK_REFERENCE_SEEDS = 2, 6  # 2 seeds: the fewest a paired test takes
+QUICK_RACE = "min_repeats=2, max_repeats=3, "  # --quick's adaptive race (rnnstudy's default: 3 to 10)
 SHOWN = ("seeds by point", "phases")  # the notes printed under a method's line
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "cache"
@@ -195,7 +195,7 @@ def run_methods(
 ) -> list[Method]:
     """The four methods on one workload, one after another, each in a folder of its own; each
     verdict held against the reference's as it comes."""
-    race = f"max_repeats={QUICK_MAX_REPEATS}, " if args.quick else ""  # the study file's race settings
+    race = QUICK_RACE if args.quick else ""  # the study file's race settings
     default = args.default_args.split() + ([] if args.workers is None else ["--workers", str(args.workers)])
     runs = [
         lambda folder: careful(work, args.quick, repeats, folder, env),
