@@ -1,8 +1,12 @@
 """Time to a verdict: which grid point is best, and which are worse than it, tool by tool.
 
-    .venv/bin/python benchmarks/verdict.py                   # both workloads (~40 min on 2 cores)
-    .venv/bin/python benchmarks/verdict.py --quick           # every path on tiny settings (~5 min)
+    .venv/bin/python benchmarks/verdict.py                   # both workloads (an hour on 2 busy cores)
+    .venv/bin/python benchmarks/verdict.py --quick           # every path on tiny settings
     .venv/bin/python benchmarks/verdict.py --workload cnn --json verdict.json
+    .venv/bin/python benchmarks/verdict.py --reference-only  # just (re)compute the cached references
+
+(``pip install -e '.[bench]'`` first: optuna-integration, keras-tuner.) The cached references
+took 15 min each to compute here; without the cache a run computes them first, untimed.
 
 Two workloads: the demo's CNN channel grid (studies/demo.py) and a small version of seed 002's
 char-RNN cell × sequence-length grid. Each method runs in a process of its own, one after
@@ -32,6 +36,11 @@ called worse (so the same ties); for Keras Tuner, which calls nothing worse, the
 point. The summary lines compare rnnstudy's default mode (method 4) with the careful
 alternative: their wall times, the ratio rnnstudy / careful, and "same verdict yes" when
 rnnstudy's verdict is the reference's. The last line sums both workloads (yes only if both).
+Each other method's "same trials" line checks the seeds: its objective on every point × seed
+it shares with the careful script (0.0000 apart here on CPU: the very same trials).
+
+The reference's seeds 0..11 include the tools' 0..4, so it is not independent of them: a
+tool's verdict on seeds 0-4 is checked against a verdict partly made of the same trials.
 """
 
 from __future__ import annotations
