@@ -13,6 +13,7 @@ database (``postgres_url``) and a real `mlflow server` (``mlflow_server``).
 from __future__ import annotations
 
 import collections
+import contextlib
 import gzip
 import io
 import json
@@ -500,8 +501,15 @@ def postgres_url():
             f"PostgreSQL not reachable at {redact(admin)} ({str(exc).strip().splitlines()[0]}); "
             "start it with scripts/services.sh"
         )
+    with fresh_database(connection, admin, f"rnnstudy_test_{uuid.uuid4().hex[:12]}") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_database(connection, admin: str, name: str):
+    """Database ``name`` made on ``admin``'s server through ``connection`` (closed after), its
+    URL yielded, and dropped afterwards, whoever is still connected."""
     connection.autocommit = True
-    name = f"rnnstudy_test_{uuid.uuid4().hex[:12]}"
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
     try:

@@ -15,7 +15,7 @@ import threading
 import time
 
 import pytest
-from conftest import POSTGRES_ADMIN, POSTGRES_ENV, free_port
+from conftest import POSTGRES_ADMIN, POSTGRES_ENV, free_port, fresh_database
 
 # a process that opens the MLflow store the way every command does, at a given instant
 OPEN_TRACKER = textwrap.dedent(
@@ -198,16 +198,8 @@ def tracking_database(postgres_url):
 
     admin = os.environ.get(POSTGRES_ENV, POSTGRES_ADMIN)
     name = f"{postgres_url.rsplit('/', 1)[1]}_mlflow"
-    connection = psycopg2.connect(admin, connect_timeout=5)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{admin.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.close()
+    with fresh_database(psycopg2.connect(admin, connect_timeout=5), admin, name) as url:
+        yield url
 
 
 class ConnectionSampler:
