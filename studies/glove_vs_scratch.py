@@ -1,6 +1,6 @@
 """Seed 000: frozen GloVe vectors or an embedding trained from scratch — which wins with few samples?
 
-    rnnstudy optimize studies/glove_vs_scratch.py                           # 10 cells × 5 seeds, 20 epochs
+    rnnstudy optimize studies/glove_vs_scratch.py                           # 10 cells × 3-10 seeds, 20 epochs
     rnnstudy optimize studies/glove_vs_scratch.py --epochs 1 --subset 1000  # a quick try
     rnnstudy optimize studies/glove_vs_scratch.py --epochs 5 --trials 20    # sizes 100 and 250 only
     rnnstudy optimize studies/glove_vs_scratch.py --set dataset=imdb --set glove_dims=100 \\
@@ -26,10 +26,10 @@ study = Study(
         "train_samples": [100, 250, 500, 1000, 2000],  # the seed stepped up from 100 samples
         "embedding": ["scratch", "glove"],  # trained from scratch, or GloVe frozen
     },
-    # the seed's lesson is that one run at 100 samples is luck: every cell runs seeds 0-4, each
+    # the seed's lesson is that one run at 100 samples is luck: every cell runs seeds 0, 1, …, each
     # drawing its own training samples (validation and test stay the same); the same seeds in
     # both embeddings, so scratch and GloVe are compared seed by seed
-    repeats=5,
+    repeats="adaptive",  # a race, 3 to 10 seeds a point
     fixed={
         "glove_dims": 50,  # the vectors that install offline; 100 with a glove.6B.100d.txt
         "embedding_dim": 0,  # 0: as big as the GloVe vectors, for scratch too (a fair comparison)

@@ -1,6 +1,6 @@
 """Seed 004, Task 2: does the batch size (10, 20, 30, 40) change what the names LSTM learns?
 
-    rnnstudy optimize studies/names_batch_size.py                          # 4 sizes × 5 seeds, 10 epochs each
+    rnnstudy optimize studies/names_batch_size.py                          # 4 sizes × 3-10 seeds, 10 epochs each
     rnnstudy optimize studies/names_batch_size.py --epochs 1 --subset 2000  # a quick try
 
 Same data and model as names_lstm.py, with the report's default configuration (hidden size
@@ -29,7 +29,7 @@ study = Study(
         "weight_decay": 0.01,
         "epochs": 10,  # batch 10 still rises at epoch 5 (docs/REPRODUCTION.md): fewer favour the large ones
     },
-    repeats=5,  # 5 seeds: the report found "no trends"; with one run per size none could be seen
+    repeats="adaptive",  # a race, 3 to 10 seeds: the report found "no trends"; one run per size could not tell
     objective="val_accuracy",
     description="Seed 004 Task 2: names -> language, char LSTM, batch size 10/20/30/40.",
 )

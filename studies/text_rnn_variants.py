@@ -1,6 +1,6 @@
 """Seed 003, Part B, Q6: the char and word GRUs changed — vanilla RNN, LSTM, two layers, clipping.
 
-    rnnstudy optimize studies/text_rnn_variants.py                            # 10 variants × 3 seeds, 100 epochs
+    rnnstudy optimize studies/text_rnn_variants.py                            # 10 variants × 3-10 seeds, 100 epochs
     rnnstudy optimize studies/text_rnn_variants.py --epochs 1 --subset 1000   # a quick try
     rnnstudy optimize studies/text_rnn_variants.py --set dataset=text_csv --data-dir FOLDER
 
@@ -33,7 +33,7 @@ study = Study(
         "epochs": 100,  # the report's RNN budget
         "batch_size": 128,
     },
-    repeats=3,  # 3 seeds per variant: "clipping does nothing" needs more than one run to say
+    repeats="adaptive",  # a race, 3 to 10 seeds: "clipping does nothing" needs more than one run to say
     objective="val_accuracy",
     test_every_epoch=True,  # the report compares test accuracy curves
     description="Seed 003 B Q6: GRU vs vanilla RNN vs LSTM, two layers, gradient clipping at 2.",
