@@ -122,3 +122,31 @@ def test_a_worker_killed_halfway_through_a_message_blocks_no_other():
     finally:
         pool._pipes.clear()
         pool.close()
+
+
+def test_the_stderr_folders_of_killed_drivers_are_swept_and_a_live_ones_kept(tmp_path, monkeypatch):
+    """A driver killed with SIGKILL cannot remove its workers' stderr folder: the next pool does."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from rnnstudy.run._pool import LOGS_PREFIX
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead = tmp_path / f"{LOGS_PREFIX}{int(gone.stdout)}-abc"
+    live = tmp_path / f"{LOGS_PREFIX}{os.getppid()}-def"  # this test's parent runs
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "worker-1.stderr").write_text("last words")
+
+    pool = Pool(worker.WorkerConfig(study_path="", overrides={}, storage_url="", tracking_uri=""))
+    try:
+        assert not dead.exists()
+        assert (live / "worker-1.stderr").exists()
+        assert pool._logs.parent == tmp_path and pool._logs.name.startswith(f"{LOGS_PREFIX}{os.getpid()}-")
+    finally:
+        pool.close()
+    assert not pool._logs.exists()

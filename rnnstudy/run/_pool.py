@@ -41,6 +41,28 @@ from typing import Any
 from rnnstudy.run import _worker as worker
 from rnnstudy.runtime import devices
 
+LOGS_PREFIX = "rnnstudy-workers-"  # then the driver's pid: a folder whose driver is gone is swept
+
+
+def _stderr_folder() -> Path:
+    """A new folder for this driver's workers' stderr files, after removing those of drivers
+    that are gone: a driver killed with SIGKILL cannot remove its own."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{LOGS_PREFIX}*-*"):
+        pid = folder.name.removeprefix(LOGS_PREFIX).split("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{LOGS_PREFIX}{os.getpid()}-"))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
 
 class Pool:
     """Worker processes, and one pipe to each: the worker's messages one way, the driver's
@@ -71,7 +93,7 @@ class Pool:
         self._ended_pipes: set = set()  # pipes whose worker closed them (it is ending)
         self._waiting: list[int] = []  # started, not told to go yet
         self._go: dict[str, str] | None = None  # the study's MLflow ids, once the driver has them
-        self._logs = Path(tempfile.mkdtemp(prefix="rnnstudy-workers-"))  # each worker's stderr
+        self._logs = _stderr_folder()  # each worker's stderr
         self._stderr: dict[int, Path] = {}  # pid -> its stderr file
         self._shown: dict[Path, int] = {}  # bytes of each file copied to the driver's stderr
         self._started = 0
