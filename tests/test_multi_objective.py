@@ -245,6 +245,15 @@ def test_one_seed_gives_the_plain_pareto_set_unverified_and_a_sampler_samples_bo
     front_line = next(line for line in result.stdout.splitlines() if line.startswith("front: "))
     assert set(front_line.removeprefix("front: ").split(", ")) == {f"score={s} size={n}" for s, n in truth}
 
+    # the notebook API: the same front, and its picture
+    import rnnstudy
+
+    result = rnnstudy.load("sampled", tracking_uri=project.tracking_uri, storage=project.storage_url)
+    assert set(result.front.front) == {f"score={s} size={n}" for s, n in truth} and not result.front.verified
+    figure = result.pareto()
+    assert [ax.get_xlabel() for ax in figure.axes if ax.get_visible()] == ["val_accuracy (higher is better)"]
+    assert "Pareto front" in result._repr_html_() or "front: " in result._repr_html_()
+
 
 @pytest.mark.parametrize(
     "args, message",

@@ -91,6 +91,10 @@ class Report:
     axes: tuple[str, str] | None = None  # the pivot's row and column
     front: Any = None  # rnnstudy.stats.Front of a study with several objectives
 
+    def front_table(self) -> pd.DataFrame:
+        """The front's table for people: n, each objective's mean ± CI, status, dominated by."""
+        return _export.front_rows(self.front)
+
     def export(self, form: str) -> str:
         """The points as a table for a paper or a page: ``form`` "latex" (booktabs: mean ± CI,
         the best in bold, the points not distinguishable from it marked) or "markdown"; with the
@@ -127,7 +131,7 @@ class Report:
         """For the terminal: with repeats, the points (the trials are in trials.csv)."""
         parts = [self.title]
         if self.front is not None:
-            parts += [_export.front_rows(self.front).to_string(), *self.front.lines(), self.front.levels]
+            parts += [self.front_table().to_string(), *self.front.lines(), self.front.levels]
         if self.points is not None:
             parts += [points_shown(self.points).to_string(), *self.comparison.lines()]
         else:
