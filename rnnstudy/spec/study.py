@@ -249,6 +249,8 @@ class Study:
     def variant(self, **changes: Any) -> Study:
         """A copy with some fields changed: the same experiment on other data, say."""
         fixed = {**self.fixed, **{k: changes[k] for k in PLUGIN_CHOICES if k in changes}}
+        if "objective" in changes:  # other objectives: the primary is theirs, the first unless named
+            changes.setdefault("primary", None)
         return dataclasses.replace(self, **{"fixed": fixed, "name": None, **changes})
 
     def override(
