@@ -85,18 +85,12 @@ class Built:
 
 def logged_metrics(built: Built, test_every_epoch: bool) -> set[str] | None:
     """Every metric name a trial of ``built`` logs, known before it trains; None where the
-    model's logs are its own (not Keras, compiled by itself, or a Keras Tuner fit hook)."""
-    if built.compiled is None or built.hypermodel.tuner_fit:
+    model's logs are its own (not Keras, compiled by itself, or trained by a fit hook of its own)."""
+    if built.compiled is None or built.hypermodel.fit is not contract.AdaptedHypermodel.fit:
         return None
-    epoch = {name for m in ["loss", *built.compiled] for name in (m, f"val_{m}")}
-    epoch |= {f"test_{m}" for m in ["loss", *built.compiled]} if test_every_epoch else set()
-    return (
-        epoch
-        | {f"best_{m}" for m in epoch}
-        | {f"test_{m}" for m in ["loss", *built.compiled]}
-        | set(ONCE)
-        | set(COSTS)
-    )
+    names = ["loss", *built.compiled]
+    epoch = {*names, *(f"val_{m}" for m in names), *(f"test_{m}" for m in names if test_every_epoch)}
+    return epoch | {f"best_{m}" for m in epoch} | {f"test_{m}" for m in names} | set(ONCE) | set(COSTS)
 
 
 def build_trial(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Built:
