@@ -79,6 +79,8 @@ def optimize(
     checkpoint_dir: str | None = None,
     keep_models: bool = False,
     deterministic: bool = False,
+    objective: str | list | None = None,
+    primary: str | None = None,
 ) -> Result:
     """Run a study to the end of its budget, as ``rnnstudy optimize`` does; the same call again
     resumes it.
@@ -102,6 +104,9 @@ def optimize(
         keep_models: log each complete trial's model as an MLflow model (``--keep-models``).
         deterministic: the backend's deterministic ops in every trial (``--deterministic``),
             so that ``rnnstudy rerun`` reproduces a trial's metrics on the same machine.
+        objective: the metric(s) that score a trial instead of the study's (``--objective``):
+            a name, or a list (each by the direction rule, or ``{"params": "min"}``); None: the study's.
+        primary: with several objectives, the one the pruner sees (``--primary``).
 
     Returns:
         The study's :class:`Result`, read back from MLflow.
@@ -127,7 +132,13 @@ def optimize(
         tracking_uri=tracking_uri,
         workers=workers,
         data_dir=data_dir,
-        overrides={"values": fixed, "trials": trials, "repeats": repeats},
+        overrides={
+            "values": fixed,
+            "trials": trials,
+            "repeats": repeats,
+            "objective": [objective] if isinstance(objective, str | dict) else objective,
+            "primary": primary,
+        },
         command=_call(
             study, epochs, trials, subset, repeats, workers, values, backend, checkpoint_dir, deterministic
         ),
@@ -284,6 +295,22 @@ class Result:
         return table.loc[table["objective"].idxmin() if lower else table["objective"].idxmax()]
 
     @property
+    def front(self):
+        """With several objectives, the front judged over the seeds (rnnstudy.stats.Front:
+        ``.front``, ``.possibly``, ``.dominated``, ``.levels``, ``.text()``, ``.frame()``); with one
+        seed per point the plain Pareto set, unverified. None for one objective, or before any
+        trial has finished."""
+        return self.report().front
+
+    def pareto(self):
+        """:attr:`front` as a matplotlib Figure (``pareto.png``): two objectives on the axes with
+        their CIs, the front drawn and the dominated points faded; more, a matrix of pairs."""
+        front = self.front
+        if front is None:
+            raise ReportError(f"study {self.name!r} has no front: it has one objective, or no finished trial")
+        return plots.pareto_figure(front, title=self.name)
+
+    @property
     def verdict(self):
         """The points compared on their seeds (rnnstudy.stats.Comparison: ``.text()``,
         ``.best``, ``.ties``, ``.worse``, ``.frame()``); with one seed per point it says that
@@ -334,6 +361,9 @@ class Result:
             return head
         report = self.report()
         parts = [head, f"<p>{escape(report.title)}</p>"]
+        if report.front is not None:
+            parts.append(report.front_table().to_html())
+            parts += [f"<p>{escape(line)}</p>" for line in [*report.front.lines(), report.front.levels]]
         if report.points is not None:
             parts.append(report_tables.points_shown(report.points).to_html())
             parts += [f"<p>{escape(line)}</p>" for line in report.comparison.lines()]

@@ -79,6 +79,15 @@ def _assignment(ctx, param, values) -> dict:
     return parsed
 
 
+def _objectives(ctx, param, values) -> list:
+    """--objective NAME or NAME=max|min, repeatable (the study checks them: one line, exit 2)."""
+    given = []
+    for item in values:
+        name, sep, way = item.partition("=")
+        given.append({name: way} if sep else name)
+    return given
+
+
 def _repeats(ctx, param, text):
     """--repeats N or adaptive (checked by the study: one line, exit 2)."""
     if text is None or text == "adaptive":
@@ -152,6 +161,20 @@ def _workers(text: str) -> int | None:
     help="Fix any hyperparameter, e.g. --set batch_size=64 (repeatable).",
 )
 @click.option(
+    "--objective",
+    "objectives",
+    multiple=True,
+    callback=_objectives,
+    metavar="NAME[=max|min]",
+    help="Score trials by this metric instead of the study's (repeatable: several objectives, a "
+    "Pareto front); its direction is the rule's (losses, params, train_s, infer_s down) unless given.",
+)
+@click.option(
+    "--primary",
+    metavar="NAME",
+    help="With several objectives, the one the pruner and the progress line see [default: the first].",
+)
+@click.option(
     "--data-dir",
     envvar="RNNSTUDY_DATA_DIR",
     type=click.Path(file_okay=False),
@@ -198,6 +221,8 @@ def optimize(
     repeats,
     subset,
     values,
+    objectives,
+    primary,
     data_dir,
     trials_per_worker,
     keras_backend,
@@ -233,7 +258,13 @@ def optimize(
         workers=workers,
         data_dir=data_dir,
         trials_per_worker=trials_per_worker,
-        overrides={"values": overrides, "trials": trials, "repeats": repeats},
+        overrides={
+            "values": overrides,
+            "trials": trials,
+            "repeats": repeats,
+            "objective": objectives or None,
+            "primary": primary,
+        },
         command=shlex.join(["rnnstudy", *sys.argv[1:]]),
         backend=keras_backend,
         workers_per_gpu=workers_per_gpu,

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from rnnstudy.errors import RnnstudyError
-from rnnstudy.stats import ALPHA, decimals, format_p, shown_verdicts
+from rnnstudy.stats import ALPHA, decimals, format_p, mean_pm, shown_verdicts
 
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -340,3 +340,53 @@ def _latex_foot(lines: list[str], notes: list[_Note]) -> str:
 
 def _markdown_foot(lines: list[str], notes: list[_Note]) -> str:
     return "\n".join(lines) + "\n\n" + "  \n".join(n.markdown for n in notes) + "\n"
+
+
+# --- several objectives: the Pareto front ---------------------------------------------------
+
+
+def front_rows(front) -> pd.DataFrame:
+    """The front's table for people (rnnstudy.stats.Front): per point, n, each objective's mean
+    ± CI, its status and the points that dominate it (significantly, else by the means)."""
+    table = front.table
+    shown = pd.DataFrame(index=table.index)
+    shown["n"] = table["n"].astype(int).astype(str)
+    for name in front.objectives:
+        shown[f"{name} (mean ± CI)"] = [
+            f"{m:g}" if lo == hi else mean_pm(m, lo, hi)  # exact (params): no interval to show
+            for m, lo, hi in zip(table[name], table[f"{name}_low"], table[f"{name}_high"])
+        ]
+    shown["status"] = ["possibly on the front" if s == "possibly" else s for s in table["status"]]
+    shown["dominated by"] = [
+        ", ".join(map(str, by if status == "dominated" else behind))
+        for by, behind, status in zip(table["dominated_by"], table["behind"], table["status"])
+    ]
+    return shown
+
+
+def front_latex(front, caption: str = "", label: str | None = None) -> str:
+    """A booktabs table of the front: a row per point, the points on it in bold."""
+    shown = front_rows(front)
+    header = ["point", *(latex_escape(c).replace("±", "$\\pm$") for c in shown.columns)]
+    lines = _latex_head(caption, label, "l" + "r" * (len(shown.columns) - 2) + "ll", header)
+    for point, row in shown.iterrows():
+        cells = [latex_escape(point), *(latex_escape(v).replace("±", "$\\pm$") for v in row)]
+        if front.table.at[point, "status"] == "front":
+            cells = [f"\\textbf{{{c}}}" if c else c for c in cells]
+        lines.append(" & ".join(cells) + " \\\\")
+    lines = [*lines, "\\bottomrule", "\\end{tabular}", "\\par\\smallskip"]
+    lines += ["{\\footnotesize " + latex_escape(front.legend).replace("±", "$\\pm$") + "}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def front_markdown(front) -> str:
+    """The front in Markdown: the points on it in **bold**, the legend below."""
+    shown = front_rows(front)
+    header = ["point", *map(markdown_escape, shown.columns)]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(shown.columns) - 2) + "---|---|"]
+    for point, row in shown.iterrows():
+        cells = [markdown_escape(point), *(markdown_escape(v) for v in row)]
+        if front.table.at[point, "status"] == "front":
+            cells = [f"**{c}**" if c else c for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\n" + markdown_escape(front.legend) + "\n"

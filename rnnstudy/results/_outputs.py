@@ -44,7 +44,8 @@ def write_all(
     """The report's files and pictures in ``folder``: table.csv, report.md, pivot.csv,
     curves.png (every trial against epoch, or with repeats each point's mean and CI band),
     with repeats trials.csv, points.png (the points' means with CI whiskers) and report.tex,
-    and optuna.html (``study`` None leaves it out)."""
+    with several objectives front.csv, pareto.png and report.tex (the front), and optuna.html
+    (``study`` None leaves it out)."""
 
     metric = options.metric or facts.objective
     ran = frame[frame["state"].isin((Outcome.COMPLETE.tag, Outcome.PRUNED.tag))]
@@ -77,6 +78,12 @@ def write_all(
         plots.study_curves(
             {labels[t]: h for t, h in history.items()}, shown_metrics, files[-1], title=facts.name
         )
+    if report.front is not None:  # several objectives: the front, and the LaTeX of it
+        files.append(folder / "pareto.png")
+        plots.pareto(report.front, files[-1], title=facts.name)
+        if report.points is None:
+            files.append(folder / "report.tex")
+            files[-1].write_text(report.export("latex"))
     if study is not None:
         files.append(folder / "optuna.html")
         plots.optuna_page(study, files[-1], title=facts.name)

@@ -12,8 +12,9 @@ report works for a study that another machine ran:
 from __future__ import annotations
 
 import ast
+import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,12 @@ class StudyFacts:
     report: Callable | None = None
     path: str | None = None  # the study file, for the command a verdict suggests
     race: tuple[int, int] | None = None  # (min_repeats, max_repeats) of a raced study
+    # several objectives (name -> "maximize" or "minimize"); ``objective`` is then the primary
+    objectives: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def several(self) -> bool:
+        return len(self.objectives) > 1
 
     @classmethod
     def of(cls, spec: Study) -> StudyFacts:
@@ -51,13 +58,14 @@ class StudyFacts:
         return cls(
             spec.name,
             searched,
-            spec.objective,
+            spec.primary,
             spec.direction,
             spec.sampler,
             spec.window,
             spec.report,
             _shown_path(spec.path),
             (spec.min_repeats, spec.max_repeats) if spec.racing else None,
+            dict(spec.objectives) if spec.several else {},
         )
 
 
@@ -106,6 +114,7 @@ def study_facts(tracker: Tracker, name: str, spec: Study | None = None) -> Study
         params.get("sampler", "grid"),
         int(params.get("window", 1)),
         race=race,
+        objectives=json.loads(params["objectives"]) if "objectives" in params else {},
     )
 
 

@@ -123,10 +123,13 @@ def optuna_page(study, path: Path, title: str = "") -> None:
         "plot_contour": "needs two searched hyperparameters" if len(names) < 2 else "",
     }
     sections = []
+    shown = OPTUNA_PLOTS
+    if len(study.directions) > 1:  # the other plots need one target: the front is the picture
+        shown = (("Pareto front", "plot_pareto_front"),)
     verbosity = optuna.logging.get_verbosity()
     optuna.logging.set_verbosity(logging.ERROR)  # Optuna warns on plots of small studies
     try:
-        for heading, function in OPTUNA_PLOTS:
+        for heading, function in shown:
             reason = "no finished trials yet" if not complete else why_not.get(function, "")
             if not reason:
                 try:
@@ -339,3 +342,82 @@ def mean_curves_figure(histories_by_point: dict, metric, title: str = "", confid
     fig.suptitle(f"{title}: {what}" if title else what)
     fig.tight_layout(rect=(0, 0.24 * legend_rows / height + 0.02 if handles else 0, 1, 1))
     return fig
+
+
+# --- several objectives: the Pareto front --------------------------------------------------
+
+FRONT_STYLE = {  # status -> colour, marker, alpha, legend label (see rnnstudy.stats.pareto)
+    "dominated": ("#9a9a9a", "o", 0.35, "dominated"),
+    "possibly": ("#1f77b4", "o", 0.9, "possibly on the front (the seeds cannot tell)"),
+    "front": ("#d62728", "*", 1.0, "on the front"),
+}
+
+
+def pareto(front, path: Path, title: str = "") -> None:
+    """:func:`pareto_figure` as a PNG file."""
+    fig = pareto_figure(front, title)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def pareto_figure(front, title: str = "") -> Figure:
+    """The points of a front (rnnstudy.stats.Front) by their objectives' means, with CI error
+    bars: two objectives on the axes, the front drawn as its staircase and the dominated points
+    faded; three or more, a matrix of every pair (the front marked, no staircase: a projection
+    of it is none)."""
+    names = list(front.objectives)
+    pairs = [(i, j) for j in range(1, len(names)) for i in range(j)]
+    side = len(names) - 1
+    fig = ShownFigure(figsize=(6.5, 5.0) if side == 1 else (3.6 * side, 3.4 * side))
+    grid = fig.subplots(side, side, squeeze=False)
+    for row in grid:
+        for ax in row:
+            ax.set_visible(False)
+    for i, j in pairs:
+        ax = grid[j - 1][i]
+        ax.set_visible(True)
+        _front_panel(ax, front, names[i], names[j], staircase=side == 1)
+    handles, labels = grid[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
+    fig.suptitle(f"{title}: Pareto front" if title else "Pareto front")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def _front_panel(ax, front, x: str, y: str, *, staircase: bool) -> None:
+    import numpy as np
+
+    table = front.table
+    for status, (colour, marker, alpha, label) in FRONT_STYLE.items():  # the front drawn last
+        part = table[table["status"] == status]
+        if part.empty:
+            continue
+        ax.errorbar(
+            part[x],
+            part[y],
+            xerr=np.abs([part[x] - part[f"{x}_low"], part[f"{x}_high"] - part[x]]),
+            yerr=np.abs([part[y] - part[f"{y}_low"], part[f"{y}_high"] - part[y]]),
+            fmt=marker,
+            color=colour,
+            alpha=alpha,
+            markersize=11 if marker == "*" else 6,
+            capsize=3,
+            label=label,
+        )
+        for point, row in part.iterrows():
+            ax.annotate(
+                str(point),
+                (row[x], row[y]),
+                fontsize=7,
+                alpha=alpha,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
+    on = table[table["status"] == "front"].sort_values(x)
+    if staircase and len(on) > 1:
+        # the edge of what the front dominates: from each point, the step goes to its
+        # neighbour's value on y at its own x when higher x is better, at the neighbour's x when lower
+        ax.step(on[x], on[y], where="post" if front.objectives[x] else "pre", color="#d62728", alpha=0.5)
+    for axis, name in ((ax.set_xlabel, x), (ax.set_ylabel, y)):
+        axis(f"{name} ({'lower' if front.objectives[name] else 'higher'} is better)")
+    ax.grid(alpha=0.3)

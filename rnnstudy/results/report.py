@@ -36,7 +36,8 @@ from rnnstudy.urls import redact
 DEFAULT_LAST = 5  # epochs averaged when the study does not score by a window of its own
 CURVE_METRICS = ("val_accuracy", "val_loss")
 OUTPUTS = ("table.csv", "trials.csv", "report.md", "report.tex", "pivot.csv", "curves.png", "points.png")
-OUTPUTS += ("optuna.html",)
+OUTPUTS += ("optuna.html", "front.csv", "pareto.png")
+SCORE_PREFIX = "objective_"  # a trial's score on each of several objectives (rnnstudy.trial.runner)
 FORMATS = ("text", "markdown", "latex")
 # params every run logs beside its values
 NOT_SEARCHED = ("_package", "n_train", "n_val", "n_test", CHANCE_PARAM)
@@ -88,6 +89,11 @@ class Report:
     points: pd.DataFrame | None = None  # one row per point (repeats): n, mean, CI, test against the best
     names: list[str] = field(default_factory=list)  # the hyperparameters that make a point
     axes: tuple[str, str] | None = None  # the pivot's row and column
+    front: Any = None  # rnnstudy.stats.Front of a study with several objectives
+
+    def front_table(self) -> pd.DataFrame:
+        """The front's table for people: n, each objective's mean ± CI, status, dominated by."""
+        return _export.front_rows(self.front)
 
     def export(self, form: str) -> str:
         """The points as a table for a paper or a page: ``form`` "latex" (booktabs: mean ± CI,
@@ -97,6 +103,10 @@ class Report:
             raise ReportError(f"--format {form!r} is not known; allowed: {', '.join(FORMATS)}")
         if form == "text":
             return self.text()
+        if self.front is not None:
+            if form == "latex":
+                return _export.front_latex(self.front, caption=self.title)
+            return _export.front_markdown(self.front) + f"\n{self.front.levels}\n"
         if self.comparison is None:
             return "no finished trials yet"
         summary = self.comparison.frame()
@@ -120,6 +130,8 @@ class Report:
     def text(self) -> str:
         """For the terminal: with repeats, the points (the trials are in trials.csv)."""
         parts = [self.title]
+        if self.front is not None:
+            parts += [self.front_table().to_string(), *self.front.lines(), self.front.levels]
         if self.points is not None:
             parts += [points_shown(self.points).to_string(), *self.comparison.lines()]
         else:
@@ -134,6 +146,12 @@ class Report:
 
     def markdown(self) -> str:
         parts = [f"## {self.title}"]
+        if self.front is not None:
+            parts += [
+                _export.front_markdown(self.front),
+                "\n".join(f"- {line}" for line in [*self.front.lines(), self.front.levels]),
+                "### Trials",
+            ]
         if self.points is not None:
             parts += [
                 markdown_table(points_shown(self.points)),
@@ -161,6 +179,9 @@ class Report:
         if self.pivot is not None:
             paths.append(folder / "pivot.csv")
             self.pivot.to_csv(paths[-1])
+        if self.front is not None:
+            paths.append(folder / "front.csv")
+            self.front.frame().to_csv(paths[-1])
         return paths
 
 
@@ -196,9 +217,13 @@ def make_report(
             f"stable (max - min of {metric} over the last {last} epochs < {options.stable}): "
             f"{len(shown)} of {len(full)} trials"
         )
-    comparison, points = _compare_points(frame, shown, searched, options.value, facts)
+    front = _front(frame, shown, searched, facts) if facts.several else None
+    # several objectives: the front is the verdict, not a best point on one of them
+    comparison, points = (
+        (None, None) if front is not None else _compare_points(frame, shown, searched, options.value, facts)
+    )
     chance = _chance_note(frame, shown, points, searched, options.value, facts)
-    best = _best_line(shown, searched, options.value, facts)
+    best = _best_line(shown, searched, options.value, facts) if front is None else ""
     if best and points is None:
         notes.append(("best stable: " if options.stable is not None else "best: ") + best)
         if comparison is not None:
@@ -222,6 +247,11 @@ def make_report(
     )
     if points is not None:
         title = f"{facts.name}: {len(points)} points × seeds, {len(shown)} finished trial(s); {options.value} per point"
+    if front is not None:
+        title = (
+            f"{facts.name}: {len(front.table)} points, {len(shown)} finished trial(s); the front of "
+            + ", ".join(f"{n} ({'min' if d == 'minimize' else 'max'})" for n, d in facts.objectives.items())
+        )
     names = [n for n in searched if n != "seed"]
     return Report(
         title,
@@ -236,6 +266,7 @@ def make_report(
         points,
         names,
         tuple(axes) if axes else None,
+        front,
     )
 
 
@@ -274,6 +305,29 @@ def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str,
     points = firsts[names].join(points, how="right").join(costs)
     points.index.name = "point"
     return comparison, points
+
+
+def _front(frame, shown: pd.DataFrame, searched: list[str], facts: StudyFacts):
+    """The front of a study's objectives over the points' seeds (rnnstudy.stats.pareto): with
+    one seed a point, the plain Pareto set, unverified. None before any trial has every score."""
+    columns = {name: SCORE_PREFIX + name for name in facts.objectives}
+    if shown.empty or any(c not in shown for c in columns.values()):
+        return None
+    names = [n for n in searched if n in shown and n != "seed"]
+    done = completed(frame).set_index("trial")
+    seeds = shown["seed"] if "seed" in shown else done.get("seed", pd.Series(0, index=done.index))
+    scores = pd.DataFrame(
+        {
+            "point": _point_labels(frame, shown, names),
+            "seed": seeds.reindex(shown.index).fillna(0).astype(int),
+            **{name: shown[column] for name, column in columns.items()},
+        }
+    )
+    if scores.duplicated(["point", "seed"]).any():
+        return None  # runs of a point not told apart by their seed cannot be paired
+    command = f"rnnstudy optimize {facts.path or 'STUDY_FILE'} --repeats 5"
+    directions = {name: way == "minimize" for name, way in facts.objectives.items()}
+    return stats.pareto(scores, directions, verify_command=command)
 
 
 def _raced(scores: pd.DataFrame, lower: bool, facts: StudyFacts):
@@ -400,7 +454,8 @@ def table(
         tails = [s.iloc[-last:] if s is not None else None for s in series]
         out[f"{metric}_mean_last{last}"] = [t.mean() if t is not None else math.nan for t in tails]
         out[f"{metric}_spread_last{last}"] = [t.max() - t.min() if t is not None else math.nan for t in tails]
-    for column in ("test_accuracy", "objective"):
+    scores = [c for c in done if str(c).startswith(SCORE_PREFIX)]  # several objectives' scores
+    for column in ("test_accuracy", "objective", *scores):
         if column in done and column not in out:
             out[column] = done[column]
     return out.set_index("trial")

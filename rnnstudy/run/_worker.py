@@ -204,7 +204,10 @@ def run_one(study, trial, point, runner, send) -> bool:
 def _end(study, trial, ending: Ending, runner, run_ids: list[str], send, started: float) -> None:
     end_trial(study, trial.number, ending, tracker=runner.tracker, run_ids=run_ids)
     seconds = time.perf_counter() - started
-    send(messages.TrialEnded(trial.number, ending.outcome, ending.value, ending.reason, seconds))
+    value = ending.value
+    if isinstance(value, list):  # several objectives: the progress line shows the primary's
+        value = value[list(runner.study.objectives).index(runner.study.primary)]
+    send(messages.TrialEnded(trial.number, ending.outcome, value, ending.reason, seconds))
 
 
 _stopping = threading.Event()  # a stop signal came

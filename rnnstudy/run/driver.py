@@ -13,6 +13,7 @@ trials are kept and only the rest runs.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -46,6 +47,7 @@ from rnnstudy.trial.messages import Assignment, TrialEnded
 from rnnstudy.urls import redact
 
 STOP_SECONDS = 60  # how long interrupted workers get to end their trials
+OBJECTIVES_ATTR = "objectives"  # the Optuna study's objectives, in its directions' order
 
 
 @dataclass(frozen=True)
@@ -281,15 +283,24 @@ def _open_study(session: Session):
     study = optuna.create_study(
         study_name=spec.name,
         storage=session.storage,
-        direction=spec.direction,
+        directions=list(spec.objectives.values()),
         sampler=make_sampler(spec),
         pruner=make_pruner(spec),
         load_if_exists=True,
     )
-    if study.direction.name.lower() != spec.direction:
+    found = [d.name.lower() for d in study.directions]
+    if found != list(spec.objectives.values()):
         raise RnnstudyError(
-            f"study {spec.name!r} already exists with direction {study.direction.name.lower()}; "
-            f"the file says {spec.direction}: rename the study or use another --storage"
+            f"study {spec.name!r} already exists with direction(s) {', '.join(found)}; the file says "
+            f"{', '.join(spec.objectives.values())}: rename the study or use another --storage"
+        )
+    named = study.user_attrs.get(OBJECTIVES_ATTR)  # several objectives: their order is the values'
+    if named is None and spec.several:
+        study.set_user_attr(OBJECTIVES_ATTR, list(spec.objectives))
+    elif named is not None and named != list(spec.objectives):
+        raise RnnstudyError(
+            f"study {spec.name!r} already exists with the objective(s) {', '.join(named)}; the file "
+            f"says {', '.join(spec.objectives)}: rename the study or use another --storage"
         )
     return study
 
@@ -342,7 +353,7 @@ def _run_workers(
     spec = session.spec
     progress = progress_bar.make(
         to_run,
-        spec.objective,
+        spec.primary,
         spec.direction,
         workers=workers,
         best=best_trial(session.study),
@@ -467,7 +478,7 @@ def _close_parent(session: Session, status: str) -> None:
         "trials_failed": _count(study, ("FAIL",)),
     }
     if best is not None:
-        metrics["best_" + session.spec.objective] = best[1]
+        metrics["best_" + session.spec.primary] = best[1]
         tracker.set_tags(session.parent_id, {BEST_TRIAL_TAG: best[0]})
     tracker.log_metrics(session.parent_id, metrics)
     if not _count(study, ("RUNNING",)):
@@ -480,7 +491,10 @@ def _running_elsewhere(study) -> str:
 
 
 def best_trial(study) -> tuple[int, float] | None:
-    """The study's best trial so far, as (number, value), or None."""
+    """The study's best trial so far, as (number, value), or None (also for several
+    objectives: their front is the report's)."""
+    if len(study.directions) > 1:
+        return None
     try:
         trial = study.best_trial
     except ValueError:
@@ -498,13 +512,15 @@ def _spec_params(spec: Study) -> dict[str, Any]:
     params.update(
         sampler=spec.sampler,
         pruner=spec.pruner,
-        objective=spec.objective,
+        objective=spec.primary,
         direction=spec.direction,
         reduce=spec.reduce,
         window=spec.window,
         trials=spec.trials,
         repeats=spec.repeats,
     )
+    if spec.several:  # the report judges the front (rnnstudy.results.StudyFacts.objectives)
+        params.update(objectives=json.dumps(spec.objectives))
     if spec.racing:  # the report judges a race as it ran (rnnstudy.results.StudyFacts.race)
         params.update(min_repeats=spec.min_repeats, max_repeats=spec.max_repeats)
     if spec.points:

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from rnnstudy._lazy import module
 from rnnstudy.durations import human, parse_duration
-from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError
+from rnnstudy.errors import RnnstudyError, SearchSpaceError, StorageError, StudyFileError
 from rnnstudy.plugins.registry import KINDS, Registry
 from rnnstudy.run import _estimate as estimate
 from rnnstudy.run import _throughput as throughput
@@ -277,6 +277,7 @@ def validate(
     points = spec.grid_points if spec.sampler == "grid" else None
     declared: dict[str, Any] = {}
     unbuildable: set[str] = set()
+    logged: list[set[str] | None] = []  # per model built: the metrics its trials log
 
     to_time = {estimate.point_key(p) for p in _points_run(spec, points)}
 
@@ -292,6 +293,7 @@ def validate(
             started = time.perf_counter()
             built = runner.build_trial(hp, registry, data_dir)
             runner.declare_fit(built, hp)
+            logged.append(runner.logged_metrics(built, spec.test_every_epoch))
             if models is not None:
                 models.append(built.model)
             if time_it:
@@ -332,12 +334,27 @@ def validate(
             f"unknown hyperparameter(s) {', '.join(unknown())}: no plugin of this study declares them; "
             f"known: {', '.join(sorted(declared))}"
         )
+    _check_objectives(spec, logged)
     for point in skipped if not rerun else ():  # the estimate's: built only to be timed
         if timed(point):
             dry_run(point, True)
     if timer is not None:
         keras.backend.clear_session()
     return points
+
+
+def _check_objectives(spec: Study, logged: list[set[str] | None]) -> None:
+    """Every objective must be a metric the trials log; known before training where rnnstudy
+    compiled every model built (a model that logs its own metrics is checked at its trial's end)."""
+    if not logged or any(names is None for names in logged):
+        return
+    known = set.union(*logged)
+    unknown = [name for name in spec.objectives if name not in known]
+    if unknown:
+        raise StudyFileError(
+            f"objective {unknown[0]!r} is not a metric the trials log; logged: {', '.join(sorted(known))}"
+            + ("" if spec.test_every_epoch else " (test_* metrics every epoch need test_every_epoch=True)")
+        )
 
 
 def _points_run(spec: Study, points: list[dict[str, Any]] | None) -> list[dict[str, Any] | None]:

@@ -2,15 +2,16 @@
 the progress line.
 
 The study's objective goes the study's direction. Any other metric is lower-is-better when
-its name says it measures a cost (loss, perplexity, error, time), else higher-is-better
-(accuracy, AUC, F1, ...).
+its name says it measures a cost (loss, perplexity, error, time, seconds as a ``_s`` ending,
+parameters), else higher-is-better (accuracy, AUC, F1, ...).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-LOWER_WORDS = ("loss", "perplexity", "error", "mse", "mae", "time", "seconds")
+LOWER_WORDS = ("loss", "perplexity", "error", "mse", "mae", "time", "seconds", "params")
+LOWER_ENDINGS = ("_s", "_ms")  # train_s, infer_s, checkpoint_s: seconds
 OBJECTIVE = "objective"  # the column a trial's score is logged under
 
 
@@ -25,7 +26,7 @@ def lower_is_better(metric: str, *, objective: str | None = None, direction: str
     if metric in (objective, OBJECTIVE):
         return direction == "minimize"
     name = metric.lower()
-    return any(word in name for word in LOWER_WORDS)
+    return any(word in name for word in LOWER_WORDS) or name.endswith(LOWER_ENDINGS)
 
 
 def best(values: Iterable[float], lower: bool) -> float:

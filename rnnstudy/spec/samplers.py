@@ -16,11 +16,12 @@ def make_sampler(study: Study):
         "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
         "cmaes": lambda: optuna.samplers.CmaEsSampler(seed=seed),
         "qmc": lambda: optuna.samplers.QMCSampler(seed=seed),
+        "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed),
     }[study.sampler]()
 
 
 def make_pruner(study: Study):
-    """Pruners see the objective metric after every epoch (an epoch is one step)."""
+    """Pruners see the (primary) objective metric after every epoch (an epoch is one step)."""
     import optuna
 
     epochs = int(study.fixed.get("epochs", 10))

@@ -19,9 +19,13 @@ from typing import Any
 from rnnstudy import stats
 from rnnstudy.errors import StudyFileError
 from rnnstudy.runtime.backend import BACKENDS
+from rnnstudy.spec.direction import lower_is_better
 from rnnstudy.spec.space import Space, as_space, grid
 
-SAMPLERS = ("grid", "tpe", "random", "cmaes", "qmc")
+SAMPLERS = ("grid", "tpe", "random", "cmaes", "qmc", "nsga2")
+SINGLE_SAMPLERS = ("cmaes",)  # Optuna's samplers that optimise one objective only
+SINGLE_PRUNERS = ("hyperband",)  # its brackets read the study's one direction from the storage
+DIRECTIONS = {"max": "maximize", "min": "minimize", "maximize": "maximize", "minimize": "minimize"}
 ADAPTIVE = "adaptive"  # repeats decided by racing (rnnstudy.stats.race_step)
 PRUNERS = ("none", "median", "successive_halving", "hyperband")
 REDUCTIONS = ("best", "last", "mean_last")
@@ -43,10 +47,18 @@ class Study:
             (for comparisons that are not a grid, such as seed 003's optimizer question).
         fixed: values for hyperparameters that are not searched (epochs, batch_size, ...).
         sampler: "grid" runs every point of ``search`` (or ``points``) exactly once;
-            "tpe", "random", "cmaes", "qmc" sample ``trials`` points from ``search``.
+            "tpe", "random", "cmaes", "qmc", "nsga2" sample ``trials`` points from ``search``
+            (with several objectives, "tpe" or "nsga2": Optuna's multi-objective samplers).
         trials: the number of trials for a sampling study.
-        objective: the per-epoch metric that scores a trial (e.g. "val_accuracy").
-        direction: "maximize" or "minimize".
+        objective: the metric that scores a trial (e.g. "val_accuracy"): a per-epoch metric or
+            a cost the trial logs once ("params", "train_s", "infer_s"); or a list of them, the
+            study's objectives (``["val_accuracy", "params"]``: a Pareto front). A name's
+            direction is rnnstudy.spec.direction's rule (costs and losses go down, the rest up);
+            ``{"params": "max"}`` in the list says it instead.
+        direction: "maximize" or "minimize", for a single objective given as a string.
+        primary: with several objectives, the one the pruner and the progress line see (Optuna
+            prunes no multi-objective study); the first by default, and it must be named when
+            the study has a pruner.
         reduce: how a trial's epochs become one score: "best", "last", or "mean_last" over
             the last ``window`` epochs (seed 003's "mean of the last 200 epochs").
         pruner: "none", "median", "successive_halving" or "hyperband".
@@ -71,8 +83,9 @@ class Study:
     fixed: dict[str, Any] = field(default_factory=dict)
     sampler: str = "grid"
     trials: int | None = None
-    objective: str = "val_accuracy"
+    objective: str | list | dict = "val_accuracy"
     direction: str = "maximize"
+    primary: str | None = None
     reduce: str = "best"
     window: int = 1
     pruner: str = "none"
@@ -85,6 +98,7 @@ class Study:
     description: str = ""
     report: Callable | None = None
     path: Path | None = None
+    objectives: dict[str, str] = field(init=False, repr=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.search = {name: as_space(name, spec) for name, spec in self.search.items()}
@@ -92,6 +106,7 @@ class Study:
         _one_of("pruner", self.pruner, PRUNERS)
         _one_of("reduce", self.reduce, REDUCTIONS)
         _one_of("direction", self.direction, ("maximize", "minimize"))
+        self._resolve_objectives()
         _one_of("backend", self.backend, BACKENDS)
         if self.window < 1:
             raise StudyFileError(f"window={self.window} must be >= 1")
@@ -119,6 +134,38 @@ class Study:
                 self.fixed.setdefault(kind, named)
         self._check_backends()
         self._check_repeats()
+
+    def _resolve_objectives(self) -> None:
+        """``objectives`` (name -> direction, in order) and the ``primary`` one, whose direction
+        ``direction`` then is."""
+        self.objectives = objectives_of(self.objective, self.direction)
+        several = len(self.objectives) > 1
+        if self.primary is not None and self.primary not in self.objectives:
+            raise StudyFileError(
+                f"primary={self.primary!r} is not one of the objectives: {', '.join(self.objectives)}"
+            )
+        if several and self.primary is None and self.pruner != "none":
+            raise StudyFileError(
+                f"{len(self.objectives)} objectives and pruner={self.pruner!r}: name the one the pruner "
+                f"sees with primary=NAME (--primary NAME), one of {', '.join(self.objectives)}; "
+                "Optuna prunes no multi-objective study"
+            )
+        if several and self.pruner in SINGLE_PRUNERS:
+            raise StudyFileError(
+                f"pruner={self.pruner!r} prunes single-objective studies only; with several "
+                "objectives use 'median' or 'successive_halving'"
+            )
+        if several and self.sampler in SINGLE_SAMPLERS:
+            raise StudyFileError(
+                f"sampler={self.sampler!r} optimises one objective; with several use 'tpe' or 'nsga2'"
+            )
+        self.primary = self.primary or next(iter(self.objectives))
+        self.direction = self.objectives[self.primary]
+
+    @property
+    def several(self) -> bool:
+        """Whether the study has several objectives (a Pareto front, not one best)."""
+        return len(self.objectives) > 1
 
     @property
     def searched_backends(self) -> list[str]:
@@ -161,6 +208,11 @@ class Study:
     def _check_repeats(self) -> None:
         if self.racing:
             stats.check_race(self.min_repeats, self.max_repeats)
+            if self.several:
+                raise StudyFileError(
+                    f"repeats={ADAPTIVE!r} races the points on one objective; with "
+                    f"{len(self.objectives)} give a number of repeats instead, e.g. --repeats 5"
+                )
             if self.sampler != "grid":
                 raise StudyFileError(
                     f"repeats={ADAPTIVE!r} races the points of a grid or `points`; sampler={self.sampler!r} "
@@ -197,6 +249,8 @@ class Study:
     def variant(self, **changes: Any) -> Study:
         """A copy with some fields changed: the same experiment on other data, say."""
         fixed = {**self.fixed, **{k: changes[k] for k in PLUGIN_CHOICES if k in changes}}
+        if "objective" in changes:  # other objectives: the primary is theirs, the first unless named
+            changes.setdefault("primary", None)
         return dataclasses.replace(self, **{"fixed": fixed, "name": None, **changes})
 
     def override(
@@ -205,9 +259,11 @@ class Study:
         trials: int | None = None,
         values: dict[str, Any] | None = None,
         repeats: int | str | None = None,
+        objective: list | None = None,
+        primary: str | None = None,
     ) -> None:
-        """Apply command-line overrides: a trial budget, fixed values (epochs, subset, ...) and
-        the repeats."""
+        """Apply command-line overrides: a trial budget, fixed values (epochs, subset, ...), the
+        repeats, and the objectives (each direction by the rule, or "NAME=max") with their primary."""
         if trials is not None:
             if trials < 1:
                 raise StudyFileError(f"--trials {trials} must be >= 1")
@@ -215,7 +271,44 @@ class Study:
         self.fixed.update(values or {})
         if repeats is not None:
             self.repeats = repeats
+        if objective:
+            self.objective, self.primary = list(objective), None
+        if primary is not None:
+            self.primary = primary
+        if objective or primary is not None:
+            self._resolve_objectives()
         self._check_repeats()
+
+
+def objectives_of(objective: str | list | dict, direction: str = "maximize") -> dict[str, str]:
+    """A study's objectives, name -> "maximize" or "minimize", in order: a string goes
+    ``direction``; each name of a list or dict goes the one rule's way (rnnstudy.spec.direction),
+    unless a dict gives "max" or "min" (``["val_accuracy", {"params": "min"}]``)."""
+    if isinstance(objective, str):
+        return {objective: direction}
+    items = list(objective.items()) if isinstance(objective, dict) else None
+    if items is None:
+        if not isinstance(objective, (list, tuple)) or not objective:
+            raise StudyFileError(
+                f"objective={objective!r}: give a metric's name or a list of them, e.g. "
+                "objective=['val_accuracy', 'params']"
+            )
+        items = []
+        for entry in objective:
+            if isinstance(entry, dict):
+                items += list(entry.items())
+            else:
+                items.append((entry, None))
+    found: dict[str, str] = {}
+    for name, way in items:
+        if not isinstance(name, str) or not name:
+            raise StudyFileError(f"objective {name!r} is not a metric's name")
+        if name in found:
+            raise StudyFileError(f"objective {name!r} is given twice; give each objective once")
+        if way is not None and way not in DIRECTIONS:
+            raise StudyFileError(f"objective {name!r}: direction {way!r} is not known; allowed: max, min")
+        found[name] = DIRECTIONS[way] if way else ("minimize" if lower_is_better(name) else "maximize")
+    return found
 
 
 def _one_of(what: str, value: Any, allowed: tuple) -> None:

@@ -44,7 +44,7 @@ from rnnstudy.spec.direction import best, lower_is_better
 from rnnstudy.spec.hyperparameters import HyperParameters
 from rnnstudy.spec.space import label
 from rnnstudy.spec.study import Study
-from rnnstudy.trial import checkpoint
+from rnnstudy.trial import checkpoint, pruning
 from rnnstudy.trial.messages import EpochEnded, Message, Note, TrialStarted
 
 plots = module("rnnstudy.results.plots")
@@ -52,6 +52,18 @@ plots = module("rnnstudy.results.plots")
 Send = Callable[[Message], None]
 
 OVERFIT = "overfit_pct = 100 × (train accuracy − validation accuracy) at the last epoch"
+# the costs a trial logs once, by the names the report shows them under (an objective may name either)
+COSTS = {"params": "params_total", "train_s": "train_time_s", "infer_s": "inference_time_s"}
+ONCE = (
+    "params_total",
+    "params_trainable",
+    "train_time_s",
+    "epochs_trained",
+    "checkpoint_s",
+    "inference_time_s",
+    "inference_ms_per_sample",
+    "overfit_pct",
+)  # logged at a trial's end, beside test_* and best_* of every per-epoch metric
 
 
 class TrialFailed(Exception):
@@ -68,6 +80,17 @@ class Built:
     model: Any
     precision: str = "float32"  # the Keras dtype policy the model was built under
     optimizer: str = ""  # what trains it: a plugin's name, or "model.compile: Adam" (its own)
+    compiled: list[str] | None = None  # the metrics rnnstudy compiled it with (None: not known)
+
+
+def logged_metrics(built: Built, test_every_epoch: bool) -> set[str] | None:
+    """Every metric name a trial of ``built`` logs, known before it trains; None where the
+    model's logs are its own (not Keras, compiled by itself, or trained by a fit hook of its own)."""
+    if built.compiled is None or built.hypermodel.fit is not contract.AdaptedHypermodel.fit:
+        return None
+    names = ["loss", *built.compiled]
+    epoch = {*names, *(f"val_{m}" for m in names), *(f"test_{m}" for m in names if test_every_epoch)}
+    return epoch | {f"best_{m}" for m in epoch} | {f"test_{m}" for m in names} | set(ONCE) | set(COSTS)
 
 
 def build_trial(hp: HyperParameters, registry: Registry, data_dir: str | None) -> Built:
@@ -109,7 +132,7 @@ def build_trial(hp: HyperParameters, registry: Registry, data_dir: str | None) -
     if wanted_precision == "auto" and policy != "float32" and precision.recurrent(model):
         policy = precision.apply("float32")  # see precision.recurrent: bf16 RNNs lose here
         hypermodel, model = _model(chosen["model"], data, hp, seed)
-    used = chosen["optimizer"].name
+    used, compiled = chosen["optimizer"].name, None
     if isinstance(model, keras.Model) and model.compiled and "optimizer" not in {*hp.fixed, *hp.search}:
         # a hypermodel that compiles itself (Keras Tuner's do) keeps its loss, metrics and
         # optimizer, unless the study names an optimizer plugin
@@ -119,10 +142,11 @@ def build_trial(hp: HyperParameters, registry: Registry, data_dir: str | None) -
             optimizer = chosen["optimizer"].obj(hp)
         metrics = ["accuracy", *hypermodel.metrics()]  # a model may log more, e.g. perplexity
         model.compile(optimizer=optimizer, loss=data.info["loss"], metrics=metrics)
+        compiled = [m if isinstance(m, str) else getattr(m, "name", str(m)) for m in metrics]
     else:
         with hp.owned_by(f"optimizer {used!r}"):
             chosen["optimizer"].obj(hp)  # a model that is not Keras reads its settings from hp
-    return Built(chosen, data, hypermodel, model, policy, used)
+    return Built(chosen, data, hypermodel, model, policy, used, compiled)
 
 
 def _check_backend(wanted: str, hp: HyperParameters) -> None:
@@ -229,8 +253,9 @@ class TrialRunner:
         trial.set_user_attr(RUN_ATTR, run_id)
         return run_id
 
-    def train(self, trial, point: dict[str, Any] | None, run_id: str) -> float:
-        """Train and log one trial (a grid ``point``, or sampled when None); return its objective.
+    def train(self, trial, point: dict[str, Any] | None, run_id: str) -> float | list[float]:
+        """Train and log one trial (a grid ``point``, or sampled when None); return its objective
+        (a list of them, in the study's order, where it has several).
 
         Raises:
             optuna.TrialPruned: the pruner stopped it; its argument is the epoch.
@@ -244,7 +269,7 @@ class TrialRunner:
         hp = HyperParameters(trial=trial, search=self.study.spaces_for(point or None), fixed=fixed)
         return self._train(trial, hp, run_id)
 
-    def _train(self, trial, hp: HyperParameters, run_id: str) -> float:
+    def _train(self, trial, hp: HyperParameters, run_id: str) -> float | list[float]:
         import optuna
 
         faults.point("build")
@@ -331,8 +356,10 @@ class TrialRunner:
             * (rows[-1].get("accuracy", math.nan) - rows[-1].get("val_accuracy", math.nan)),
             **{f"best_{k}": best([r[k] for r in rows], self._lower(k)) for k in rows[-1]},
         }
-        value = self._objective(rows)
-        final["objective"] = value
+        scores = {name: self._score(name, rows, final) for name in self.study.objectives}
+        final["objective"] = scores[self.study.primary]
+        if self.study.several:  # each objective's score beside the metric it reduces
+            final.update({f"objective_{name}": value for name, value in scores.items()})
         self.tracker.log_metrics(run_id, final, step=len(rows), wait=False)
 
         # artifacts: history, plots.curves, summary and whatever the model adds (a few tenths of a
@@ -343,7 +370,7 @@ class TrialRunner:
             self.tracker.log_model(run_id, model)
         if saved:
             saved.clear()
-        return value
+        return list(scores.values()) if self.study.several else scores[self.study.primary]
 
     def _checkpoints(self, built: Built, hp: HyperParameters) -> checkpoint.Checkpoints | None:
         """This trial's checkpoints; None for a model they cannot continue (not Keras, or a fit
@@ -373,31 +400,39 @@ class TrialRunner:
                 f"warning: checkpoint of epoch {state.epoch} does not fit the model ({exc}); starting at epoch 0"
             )
             return None
-        objective = self.study.objective
+        primary = self.study.primary
         for step, row in enumerate(state.rows, start=1):
             self.tracker.log_metrics(run_id, row, step=step, wait=False)
-            if objective in row and self.study.pruner != "none":
-                trial.report(row[objective], step)  # the pruner sees the whole curve
+            if primary in row and self.study.pruner != "none":
+                pruning.report(trial, row[primary], step, self.study)  # the pruner sees the whole curve
         self.tracker.set_tags(run_id, {CONTINUES_TAG: state.run_id, RESUMED_AT_TAG: state.epoch}, wait=False)
         self.tracker.set_tags(state.run_id, {CONTINUED_BY_TAG: run_id}, wait=False)
         return state
 
-    def _objective(self, rows: list[dict[str, float]]) -> float:
+    def _score(self, name: str, rows: list[dict[str, float]], final: dict[str, float]) -> float:
+        """One objective's score: a per-epoch metric reduced as the study says, or a cost the
+        trial logged once."""
         study = self.study
-        if study.objective not in rows[-1]:
+        if name not in rows[-1]:
+            once = final.get(COSTS.get(name, name))
+            if once is not None:
+                return float(once)
             raise RnnstudyError(
-                f"objective {study.objective!r} is not logged; logged metrics: {', '.join(rows[-1])} "
+                f"objective {name!r} is not logged; logged metrics: {', '.join([*rows[-1], *final])} "
                 "(test_* metrics need test_every_epoch=True)"
             )
-        series = [r[study.objective] for r in rows]
+        series = [r[name] for r in rows]
         if study.reduce == "last":
             return series[-1]
         if study.reduce == "mean_last":
             return float(np.mean(series[-study.window :]))
-        return best(series, self._lower(study.objective))
+        return best(series, self._lower(name))
 
     def _lower(self, metric: str) -> bool:
-        return lower_is_better(metric, objective=self.study.objective, direction=self.study.direction)
+        """An objective goes its own direction; any other metric, the rule's."""
+        if metric in self.study.objectives:
+            return self.study.objectives[metric] == "minimize"
+        return lower_is_better(metric)
 
     def _artifacts(self, run_id: str, built: Built, rows: list[dict], number: int, is_keras: bool) -> None:
         import pandas as pd
@@ -492,10 +527,10 @@ class EpochCallback(keras.callbacks.Callback):
             self.diverged = f"{bad} became {row[bad]} at epoch {step}"
             self.model.stop_training = True
             return
-        objective = self.runner.study.objective
-        if objective in row and self.runner.study.pruner != "none":
-            self.trial.report(row[objective], step)
-            if self.trial.should_prune():
+        study = self.runner.study
+        if study.primary in row and study.pruner != "none":
+            pruning.report(self.trial, row[study.primary], step, study)
+            if pruning.should_prune(self.trial, study):
                 self.pruned_at = step
                 self.model.stop_training = True
                 return

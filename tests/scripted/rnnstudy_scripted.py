@@ -3,7 +3,8 @@ hyperparameters say, so parallel runs, pruning and faults can be tested exactly 
 
 The model's ``val_accuracy`` at epoch ``e`` (from 1) is ``score + slope * e``, plus, with
 ``noise`` > 0, a normal draw of that standard deviation from the trial's seed and its score (the
-point's true value plus seeded noise: the statistics of repeats are tested on it); it can sleep
+point's true value plus seeded noise: the statistics of repeats are tested on it); its parameter
+count is its ``size`` (a deterministic cost for several objectives); it can sleep
 each epoch (to be killed or interrupted mid-trial), raise, or let its loss become NaN.
 Installed for a test as a throwaway distribution by ``tests/conftest.py``.
 """
@@ -40,6 +41,7 @@ class ScriptedModel:
         self.epoch_seconds = hp.Float("epoch_seconds", 0.0, 600.0, default=0.0)
         self.raise_at = hp.Int("raise_at_epoch", 0, 10**6, default=0)
         self.nan_at = hp.Int("nan_at_epoch", 0, 10**6, default=0)
+        self.size = hp.Int("size", 1, 10**9, default=1)  # its parameter count: a known cost
         noise = hp.Float("noise", 0.0, 1.0, default=0.0)
         draw = np.random.default_rng([hp.get("seed"), round(self.score * 10**6)]).standard_normal()
         self.offset = noise * draw  # the same for every epoch: a trial is one draw of its point
@@ -56,7 +58,7 @@ class ScriptedModel:
         return np.zeros((len(x), 2), dtype="float32")
 
     def count_params(self) -> int:
-        return 1
+        return self.size
 
 
 class ScriptedFit:
