@@ -79,7 +79,7 @@ def main(config: WorkerConfig, pipe) -> None:
         pass
     finally:
         for number in stops:  # the work is over: a late Ctrl-C must not break the exit
-            signal.signal(number, signal.SIG_IGN)
+            signal.signal(number, _ignore)
     with contextlib.suppress(OSError):
         pipe.send(Exiting(os.getpid()))  # the driver reaps at once, not at its next poll
     pipe.close()
@@ -213,6 +213,12 @@ def _end(study, trial, ending: Ending, runner, run_ids: list[str], send, started
 _stopping = threading.Event()  # a stop signal came
 
 
+def _ignore(signum, frame) -> None:
+    """A later stop signal: ignored in Python, not with SIG_IGN, for a signal that arrived
+    before the switch would then be "ignored due to race condition" with a traceback (Slurm's
+    scancel sends SIGTERM to the worker and to its driver, which passes it on)."""
+
+
 def _interrupt_once(*signals: int) -> None:
     """The first of these signals raises KeyboardInterrupt; later ones are ignored, so the
     worker can mark its trial even when Ctrl-C reaches it twice (terminal and driver).
@@ -224,7 +230,7 @@ def _interrupt_once(*signals: int) -> None:
 
     def handler(signum, frame):
         for number in signals:
-            signal.signal(number, signal.SIG_IGN)
+            signal.signal(number, _ignore)
         _stopping.set()
         raise KeyboardInterrupt
 

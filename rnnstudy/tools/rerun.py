@@ -282,11 +282,9 @@ def _train(tracker, spec, values, original, number: int, invocation, data_dir, o
     )
 
     def show(message) -> None:
-        if isinstance(message, EpochEnded) and spec.objective in message.logs:
-            value = message.logs[spec.objective]
-            print(
-                f"epoch {message.epoch}/{message.epochs}: {spec.objective} {value:.6g}", file=out, flush=True
-            )
+        if isinstance(message, EpochEnded) and spec.primary in message.logs:
+            value = message.logs[spec.primary]
+            print(f"epoch {message.epoch}/{message.epochs}: {spec.primary} {value:.6g}", file=out, flush=True)
 
     trial_runner = runner.TrialRunner(
         fixed,
