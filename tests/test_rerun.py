@@ -301,3 +301,20 @@ def test_a_trial_of_a_resumed_study_is_rerun_from_its_own_invocation(plugin_dist
     original = next(r for r in runs(tmp_path) if r.data.tags.get("rnnstudy.trial") == "1")
     assert rerun.data.params["batch_size"] == original.data.params["batch_size"] == "8"
     assert history(tmp_path, rerun.info.run_id) == history(tmp_path, original.info.run_id)
+
+
+def test_a_trial_of_a_study_of_several_objectives_is_rerun(plugin_dist, tmp_path):
+    """The rerun follows the primary objective (a list of objectives is not one metric's name)."""
+    (tmp_path / "study.py").write_text(
+        STUDY.replace('name="tiny-rerun"', 'name="tiny-front", objective=["val_accuracy", "params"]')
+    )
+    assert (done := command(tmp_path, "optimize", "study.py", "--deterministic")).returncode == 0, done.stdout
+
+    again = command(tmp_path, "rerun", "tiny-front", "0")
+
+    assert again.returncode == 0, again.stdout
+    assert "epoch 2/2: val_accuracy" in again.stdout, again.stdout
+    mlflow = client(tmp_path)
+    experiment = mlflow.get_experiment_by_name("tiny-front").experiment_id
+    reruns = [r for r in mlflow.search_runs([experiment]) if "rnnstudy.rerun_of" in r.data.tags]
+    assert len(reruns) == 1 and reruns[0].info.status == "FINISHED"
