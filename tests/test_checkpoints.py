@@ -153,6 +153,12 @@ def test_no_folder_yet_means_no_checkpoint(tmp_path):
     assert store(tmp_path / "never-written").latest() is None
 
 
+def test_a_checkpoint_folder_is_a_path_or_a_file_uri(tmp_path):
+    folder = tmp_path / "shared ckpt"
+    assert checkpoint.folder_root(str(folder)) == folder.as_uri()
+    assert checkpoint.folder_root(folder.as_uri()) == folder.as_uri()  # the same folder
+
+
 @pytest.mark.slow  # starts an mlflow server
 def test_checkpoints_go_through_a_tracking_servers_artifact_store(mlflow_server):
     from rnnstudy.stores.mlflow_tracking import Tracker
@@ -194,12 +200,17 @@ def test_bad_checkpoint_settings_are_one_line_and_write_nothing(project, monkeyp
         ("--set", "checkpoint_every=0"): "checkpoint_every=0 must be >= 1 epoch",
         ("--set", "checkpoint_every=soon"): "checkpoint_every='soon' is not allowed",
         ("--checkpoint-dir", str(blocker / "sub")): "is not a writable folder",
+        (
+            "--checkpoint-dir",
+            "s3://bob:hunter2@bucket/ckpt",
+        ): "is a URI; it takes a folder that every machine",
     }
     for args, expected in cases.items():
         result = CliRunner().invoke(cli.cli, ["optimize", study_file, *args])
         assert result.exit_code == 2, result.output
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error: ") and expected in lines[0], result.output
+        assert "hunter2" not in result.output
         assert not (project.root / "mlruns").exists()
 
 

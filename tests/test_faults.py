@@ -157,7 +157,7 @@ def test_stale_trials_are_known_by_their_heartbeat(tmp_path):
 
     assert set(stale) == {"dead here", "pid reused here", "old elsewhere"}
     assert stale["dead here"] == f"worker process {dead} is gone (killed?)"
-    assert stale["old elsewhere"] == "worker lost: no heartbeat for 5 s"
+    assert stale["old elsewhere"] == "heartbeat stale: no beat for 5 s (its worker or machine is gone)"
     later = {names[t.number] for t, _ in heartbeat.stale(study, now=now + 3600)}
     assert later == set(stale) | {"fresh elsewhere", "no beat yet"}  # a live local worker never is
     assert all(t.state == TrialState.RUNNING for t in study.get_trials() if t.number in names)

@@ -7,6 +7,7 @@ from rnnstudy.run._supervisor import (
     Dismiss,
     InterruptTrial,
     InterruptWorkers,
+    LookForStale,
     LoseTrial,
     Replan,
     StartWorker,
@@ -134,3 +135,13 @@ def test_ctrl_c_interrupts_exactly_the_trials_still_running():
     boss.on_message(TrialEnded(1, Outcome.INTERRUPTED))  # its worker ended it itself
 
     assert sorted(boss.on_interrupt(), key=lambda a: a.trial) == [InterruptTrial(0), InterruptTrial(2)]
+
+
+def test_it_looks_for_other_commands_stale_trials_once_per_interval_while_the_study_runs():
+    boss = Supervisor(workers=1, check_every=2.0)
+    looks = [t for t in (100.0, 101.0, 102.0, 103.5, 104.0, 106.1) if boss.on_tick(t) == [LookForStale()]]
+    assert looks == [102.0, 104.0, 106.1]  # two seconds after the first tick, then every two
+
+    boss.on_message(Fatal("the study is wrong"))
+    assert boss.on_tick(200.0) == []  # a stopping study takes over nothing
+    assert Supervisor(workers=1).on_tick(1e9) == []  # nothing to look at without an interval

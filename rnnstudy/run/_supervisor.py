@@ -17,6 +17,9 @@ process, storage or MLflow client, so its rules are tested by feeding it events:
 - a fatal error (the study itself is wrong) interrupts every worker and starts no other;
 - where the plan depends on results (a race adds seeds to the points still tied with the
   leader), every trial's end re-plans the study;
+- every ``check_every`` seconds (a heartbeat's interval) it looks for trials of other
+  commands whose heartbeat went stale (their machine vanished): if any, the study is
+  re-planned, so a command that still runs takes over a lost machine's trials;
 - Ctrl-C (or SIGTERM) stops every worker and ends INTERRUPTED the trials still running.
 """
 
@@ -68,6 +71,11 @@ class Replan:
 
 
 @dataclass(frozen=True)
+class LookForStale:
+    """Re-plan (:class:`Replan`) if a trial of another command has a stale heartbeat."""
+
+
+@dataclass(frozen=True)
 class StartWorker:
     """Start one worker, if trials are waiting."""
 
@@ -77,7 +85,9 @@ class InterruptWorkers:
     """Ask every worker to stop (each ends its own trial INTERRUPTED)."""
 
 
-Action = Assign | Dismiss | LoseTrial | InterruptTrial | Replan | StartWorker | InterruptWorkers
+Action = (
+    Assign | Dismiss | LoseTrial | InterruptTrial | Replan | LookForStale | StartWorker | InterruptWorkers
+)
 
 
 @dataclass
@@ -88,12 +98,14 @@ class Supervisor:
     replan_after_trials: bool = False  # the plan depends on results (a race): re-plan after each trial
     max_retries: int = MAX_RETRIES
     max_deaths: int = MAX_DEATHS
+    check_every: float | None = None  # seconds between looks for other commands' stale trials
     running: dict[int, int] = field(default_factory=dict)  # worker pid -> trial number
     exiting: set[int] = field(default_factory=set)  # workers that said they exit
     fatal: str | None = None  # the study itself is wrong (exit code 2)
     stopped: str | None = None  # no progress is possible (exit code 3)
     retries: int = 0
     deaths: int = 0  # workers dead since a trial last ended
+    next_check: float | None = None  # when to look for stale trials next (the first tick + check_every)
 
     def on_message(self, message: Message) -> list[Action]:
         if isinstance(message, Ready):
@@ -143,6 +155,17 @@ class Supervisor:
         if live_workers < self.workers:
             actions.append(StartWorker())  # recycled, or replacing one that died
         return actions
+
+    def on_tick(self, now: float) -> list[Action]:
+        """The driver's loop came round at ``now`` (monotonic seconds)."""
+        if self.check_every is None or self.stopping:
+            return []
+        if self.next_check is None:
+            self.next_check = now + self.check_every
+        if now < self.next_check:
+            return []
+        self.next_check = now + self.check_every
+        return [LookForStale()]
 
     def on_interrupt(self) -> list[Action]:
         """Ctrl-C or SIGTERM: what to end once the workers are stopped."""

@@ -18,6 +18,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -362,7 +363,11 @@ def _run_workers(
         pending=pending,
     )
     # a race, or a sampled configuration's other seeds, is planned as results come in
-    boss = Supervisor(workers, replan_after_trials=spec.racing or (spec.repeated and spec.sampler != "grid"))
+    boss = Supervisor(
+        workers,
+        replan_after_trials=spec.racing or (spec.repeated and spec.sampler != "grid"),
+        check_every=heartbeat.interval(),  # another command's machine may vanish
+    )
 
     last_words = ""  # of the worker whose death stopped the study
 
@@ -382,6 +387,9 @@ def _run_workers(
                 progress.replanned(planned.waiting + planned.running, _waiting_points(session.study))
                 if planned.reason:
                     progress.note(planned.reason)
+            elif isinstance(action, supervisor.LookForStale):
+                if any(t.number not in boss.running.values() for t, _ in stale(session.study)):
+                    carry_out([supervisor.Replan()])
             elif isinstance(action, supervisor.StartWorker) and _count(session.study, ("WAITING",)):
                 pool.start(_backend_to_start(session, pool))
             elif isinstance(action, supervisor.InterruptWorkers):
@@ -396,6 +404,7 @@ def _run_workers(
         try:
             while pool.procs:
                 receive(0.3)
+                carry_out(boss.on_tick(time.monotonic()))
                 pool.show_stderr()
                 ended = pool.ended(boss.exiting)
                 if ended:

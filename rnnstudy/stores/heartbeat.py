@@ -5,7 +5,9 @@ across machines. While a worker runs a trial, a thread writes the time, the mach
 process (id and start time) into the trial's system attributes every ``interval`` seconds.
 A RUNNING trial is stale when its process is gone from this machine, known at once (after a
 ``kill -9``, say), or, for a process on another machine, when no beat came for
-``MISSED_BEATS`` intervals (that machine may be gone).
+``MISSED_BEATS`` intervals (that machine may be gone): "heartbeat stale". A machine is its
+host name and PID namespace, or ``$RNNSTUDY_MACHINE`` where that is set: for nodes that share
+a host name, and for the tests, which play two machines on one.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from rnnstudy.keys import HEARTBEAT_ATTR
 from rnnstudy.stores import optuna_internals
 
 INTERVAL_ENV = "RNNSTUDY_HEARTBEAT_SECONDS"
+MACHINE_ENV = "RNNSTUDY_MACHINE"
 DEFAULT_INTERVAL = 15.0
 MISSED_BEATS = 4  # a trial is stale after this many intervals without a beat
 
@@ -30,7 +33,10 @@ def interval() -> float:
 
 
 def machine() -> str:
-    """This machine, as seen by process ids: containers on one host have their own."""
+    """This machine, as seen by process ids (containers on one host have their own), or
+    ``$RNNSTUDY_MACHINE``: process ids of another machine are never looked up here."""
+    if os.environ.get(MACHINE_ENV):
+        return os.environ[MACHINE_ENV]
     try:
         namespace = os.readlink("/proc/self/ns/pid")
     except OSError:
@@ -93,7 +99,9 @@ def stale(study, now: float | None = None) -> list:
             continue
         silent = now - beat["time"]
         if silent > MISSED_BEATS * beat["every"]:
-            found.append((trial, f"worker lost: no heartbeat for {silent:.0f} s"))
+            found.append(
+                (trial, f"heartbeat stale: no beat for {silent:.0f} s (its worker or machine is gone)")
+            )
     return found
 
 

@@ -31,11 +31,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import numpy as np
 
 from rnnstudy.durations import FORMS, DurationError, parse_duration
 from rnnstudy.errors import RnnstudyError
+from rnnstudy.urls import redact
 
 DEFAULT_EVERY = "10m"  # of training: a kill loses at most this much, saving costs little
 KEEP = 2  # checkpoints kept while a trial runs: the newest, and the one before in case it is damaged
@@ -88,8 +91,18 @@ def key(study: str, values: dict[str, Any]) -> str:
 
 
 def folder_root(path: str) -> str:
-    """The artifact URI of a user's checkpoint folder, created and checked writable now, so
-    that a wrong one is one line before anything of the study is written."""
+    """The artifact URI of a user's checkpoint folder (a path, or a ``file://`` URI), created
+    and checked writable now, so that a wrong one is one line before anything of the study is
+    written. Another URI (``s3://…``) is refused: read as a path, it would be a local folder
+    that no other machine sees."""
+    if path.startswith("file://"):
+        path = url2pathname(urlsplit(path).path)
+    elif "://" in path:
+        raise CheckpointError(
+            f"--checkpoint-dir {redact(path)!r} is a URI; it takes a folder that every machine of the "
+            "study mounts (/scratch, NFS): for an object store, leave it out and give the study's MLflow "
+            "experiment that artifact location (or an `mlflow server --serve-artifacts`)"
+        )
     folder = Path(path).expanduser().resolve()
     try:
         folder.mkdir(parents=True, exist_ok=True)
