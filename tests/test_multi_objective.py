@@ -10,21 +10,12 @@ its dominator, a near-tie kept "possibly on the front", and a resume that runs n
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from conftest import take
 
 from rnnstudy.errors import StudyFileError
-from rnnstudy.plugins.registry import Registry
-from rnnstudy.run import _worker as worker
-from rnnstudy.run._planner import plan
 from rnnstudy.spec.direction import lower_is_better
-from rnnstudy.spec.samplers import make_pruner, make_sampler
 from rnnstudy.spec.study import Study
-from rnnstudy.stores.mlflow_tracking import Tracker
-from rnnstudy.trial.runner import TrialRunner
 
 # (true accuracy, parameter count): the truth the verdict must find
 BIG = {"score": 0.80, "size": 100}  # on the front: the most accurate
@@ -102,60 +93,6 @@ def test_the_direction_rule_sends_costs_down_and_accuracies_up():
 def test_bad_objectives_are_one_error(fields, message):
     with pytest.raises(StudyFileError, match=message.replace("(", r"\(").replace("[", r"\[")):
         Study(dataset="d", model="m", **fields)
-
-
-@pytest.fixture
-def registry(monkeypatch) -> Registry:
-    monkeypatch.syspath_prepend(str(Path(__file__).parent / "scripted"))
-    import rnnstudy_scripted
-
-    from rnnstudy_plugins import optimizers
-
-    registry = Registry(entry_points=False)
-    registry.add("dataset", "tiny_table", rnnstudy_scripted.tiny_table)
-    registry.add("model", "scripted_fit", rnnstudy_scripted.ScriptedFit)
-    registry.add("optimizer", "sgd", optimizers.sgd)
-    yield registry
-    sys.modules.pop("rnnstudy_scripted", None)
-
-
-def test_the_median_pruner_sees_the_primary_objective_of_a_multi_objective_study(tmp_path, registry):
-    """Optuna refuses report/should_prune with several objectives: rnnstudy prunes on the
-    primary. Two finished trials, then one far below their median on val_accuracy is pruned at
-    its first epoch, whatever its (smaller, better) size."""
-    import optuna
-
-    spec = Study(
-        dataset="tiny_table",
-        model="scripted_fit",
-        optimizer="sgd",
-        name="prune-primary",
-        points=[{"score": 0.9, "size": 50}, {"score": 0.8, "size": 60}, {"score": 0.1, "size": 1}],
-        objective=["val_accuracy", "params"],
-        primary="val_accuracy",
-        pruner="median",
-        fixed={"epochs": 4},
-    )
-    study = optuna.create_study(
-        study_name=spec.name,
-        directions=list(spec.objectives.values()),
-        sampler=make_sampler(spec),
-        pruner=make_pruner(spec),
-    )
-    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
-    experiment_id = tracker.experiment(spec.name)
-    runner = TrialRunner(
-        spec, registry, tracker, experiment_id, tracker.parent_run(experiment_id, spec.name, None, "")
-    )
-    plan(study, spec, spec.grid_points)
-    while (claimed := take(study))[0] is not None:
-        assert worker.run_one(study, *claimed, runner, lambda message: None)
-
-    trials = study.get_trials()
-    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
-    assert [t.values for t in trials[:2]] == [[0.9, 50.0], [0.8, 60.0]]  # both objectives told to Optuna
-    assert sorted(trials[0].intermediate_values) == [1, 2, 3, 4]  # the primary's curve, every epoch
-    assert sorted(trials[2].intermediate_values) == [1]
 
 
 def _report(project, study_file: str, *args: str) -> subprocess.CompletedProcess:

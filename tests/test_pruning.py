@@ -142,3 +142,42 @@ def test_a_stop_between_a_runs_start_and_its_noted_id_still_ends_the_run(tmp_pat
     [run] = tracker.client.search_runs([experiment_id], "tags.`rnnstudy.trial` = '0'")
     assert trial.state.name == "FAIL" and trial.user_attrs["outcome"] == "INTERRUPTED"
     assert run.info.status == "KILLED" and run.data.tags["rnnstudy.state"] == "INTERRUPTED"
+
+
+def test_the_median_pruner_sees_the_primary_objective_of_a_multi_objective_study(tmp_path, registry):
+    """Optuna refuses report/should_prune with several objectives: rnnstudy prunes on the
+    primary. Two finished trials, then one far below their median on val_accuracy is pruned at
+    its first epoch, whatever its (smaller, better) size."""
+    import optuna
+
+    spec = Study(
+        dataset="tiny_table",
+        model="scripted_fit",
+        optimizer="sgd",
+        name="prune-primary",
+        points=[{"score": 0.9, "size": 50}, {"score": 0.8, "size": 60}, {"score": 0.1, "size": 1}],
+        objective=["val_accuracy", "params"],
+        primary="val_accuracy",
+        pruner="median",
+        fixed={"epochs": 4},
+    )
+    study = optuna.create_study(
+        study_name=spec.name,
+        directions=list(spec.objectives.values()),
+        sampler=make_sampler(spec),
+        pruner=make_pruner(spec),
+    )
+    tracker = Tracker(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    experiment_id = tracker.experiment(spec.name)
+    runner = TrialRunner(
+        spec, registry, tracker, experiment_id, tracker.parent_run(experiment_id, spec.name, None, "")
+    )
+    plan(study, spec, spec.grid_points)
+    while (claimed := take(study))[0] is not None:
+        assert worker.run_one(study, *claimed, runner, lambda message: None)
+
+    trials = study.get_trials()
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE", "PRUNED"]
+    assert [t.values for t in trials[:2]] == [[0.9, 50.0], [0.8, 60.0]]  # both objectives told to Optuna
+    assert sorted(trials[0].intermediate_values) == [1, 2, 3, 4]  # the primary's curve, every epoch
+    assert sorted(trials[2].intermediate_values) == [1]
