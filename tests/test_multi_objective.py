@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import subprocess
 
+import pandas as pd
 import pytest
 
 from rnnstudy.errors import StudyFileError
@@ -151,6 +152,8 @@ def test_the_front_over_seeds_finds_the_truth_with_two_workers_and_resumes(proje
     assert f"**{_label(SMALL)}**" in markdown.stdout and front_line in markdown.stdout
     files = {p.name for p in (project.root / "reports" / "tradeoff").iterdir()}
     assert {"front.csv", "pareto.png", "report.tex", "report.md"} <= files
+    front_csv = pd.read_csv(project.root / "reports" / "tradeoff" / "front.csv", index_col=0)
+    assert front_csv.loc[_label(WORSE), "dominated_by"] == _label(SMALL)  # a name, not a tuple's repr
 
     again = project.run(study_file, "--workers", "2")
     assert again.returncode == 0, again.stdout

@@ -181,7 +181,10 @@ class Report:
             self.pivot.to_csv(paths[-1])
         if self.front is not None:
             paths.append(folder / "front.csv")
-            self.front.frame().to_csv(paths[-1])
+            front = self.front.frame()
+            for column in ("dominated_by", "behind"):  # tuples of points: "; "-joined in a CSV
+                front[column] = front[column].map("; ".join)
+            front.to_csv(paths[-1])
         return paths
 
 
