@@ -27,17 +27,15 @@ import pandas as pd
 from rnnstudy import stats
 from rnnstudy.errors import ReportError
 from rnnstudy.keys import CHANCE_PARAM
-from rnnstudy.results import _export
+from rnnstudy.results import _export, _verdict
 from rnnstudy.results._readback import StudyFacts, completed
 from rnnstudy.spec.direction import lower_is_better
-from rnnstudy.spec.space import label
 from rnnstudy.urls import redact
 
 DEFAULT_LAST = 5  # epochs averaged when the study does not score by a window of its own
 CURVE_METRICS = ("val_accuracy", "val_loss")
 OUTPUTS = ("table.csv", "trials.csv", "report.md", "report.tex", "pivot.csv", "curves.png", "points.png")
 OUTPUTS += ("optuna.html", "front.csv", "pareto.png")
-SCORE_PREFIX = "objective_"  # a trial's score on each of several objectives (rnnstudy.trial.runner)
 FORMATS = ("text", "markdown", "latex")
 # params every run logs beside its values
 NOT_SEARCHED = ("_package", "n_train", "n_val", "n_test", CHANCE_PARAM)
@@ -220,10 +218,12 @@ def make_report(
             f"stable (max - min of {metric} over the last {last} epochs < {options.stable}): "
             f"{len(shown)} of {len(full)} trials"
         )
-    front = _front(frame, shown, searched, facts) if facts.several else None
+    front = _verdict.front(frame, shown, searched, facts) if facts.several else None
     # several objectives: the front is the verdict, not a best point on one of them
     comparison, points = (
-        (None, None) if front is not None else _compare_points(frame, shown, searched, options.value, facts)
+        (None, None)
+        if front is not None
+        else _verdict.compare_points(frame, shown, searched, options.value, facts)
     )
     chance = _chance_note(frame, shown, points, searched, options.value, facts)
     best = _best_line(shown, searched, options.value, facts) if front is None else ""
@@ -273,93 +273,6 @@ def make_report(
     )
 
 
-COST_COLUMNS = ("params_total", "train_time_s", "test_accuracy")  # averaged per point beside the test
-
-
-def _compare_points(frame, shown: pd.DataFrame, searched: list[str], value: str, facts: StudyFacts):
-    """With seeds: each point's n, mean and CI of ``value``, tested against the best point
-    (rnnstudy.stats); with one seed per point, only the line that says so.
-    Returns (comparison, the points' table) or (comparison or None, None)."""
-
-    if shown.empty or value not in shown:
-        return None, None
-    names = [n for n in searched if n in shown and n != "seed"]
-    labels = _point_labels(frame, shown, names)
-    done = completed(frame).set_index("trial")
-    seeds = shown["seed"] if "seed" in shown else done.get("seed", pd.Series(0, index=done.index))
-    seeds = seeds.reindex(shown.index)
-    scores = pd.DataFrame({"point": labels, "seed": seeds.fillna(0).astype(int), "value": shown[value]})
-    if scores.duplicated(["point", "seed"]).any():
-        return None, None  # runs of a point not told apart by their seed cannot be paired
-    lower = lower_is_better(value, objective=facts.objective, direction=facts.direction)
-    command = f"rnnstudy optimize {facts.path or 'STUDY_FILE'} --repeats 5"
-    comparison = _raced(scores, lower, facts) or stats.compare(
-        scores, lower_is_better=lower, verify_command=command
-    )
-    if scores.groupby("point")["seed"].nunique().max() < 2:
-        return comparison, None  # one seed per point: the per-trial table, and the verdict's warning
-    points = comparison.frame()
-    firsts = shown.assign(point=labels).groupby("point").first()
-    costs = (
-        shown.assign(point=labels)
-        .groupby("point")[[c for c in COST_COLUMNS if c in shown and c != value]]
-        .mean()
-    )
-    points = firsts[names].join(points, how="right").join(costs)
-    points.index.name = "point"
-    return comparison, points
-
-
-def _front(frame, shown: pd.DataFrame, searched: list[str], facts: StudyFacts):
-    """The front of a study's objectives over the points' seeds (rnnstudy.stats.pareto): with
-    one seed a point, the plain Pareto set, unverified. None before any trial has every score."""
-    columns = {name: SCORE_PREFIX + name for name in facts.objectives}
-    if shown.empty or any(c not in shown for c in columns.values()):
-        return None
-    names = [n for n in searched if n in shown and n != "seed"]
-    done = completed(frame).set_index("trial")
-    seeds = shown["seed"] if "seed" in shown else done.get("seed", pd.Series(0, index=done.index))
-    scores = pd.DataFrame(
-        {
-            "point": _point_labels(frame, shown, names),
-            "seed": seeds.reindex(shown.index).fillna(0).astype(int),
-            **{name: shown[column] for name, column in columns.items()},
-        }
-    )
-    if scores.duplicated(["point", "seed"]).any():
-        return None  # runs of a point not told apart by their seed cannot be paired
-    command = f"rnnstudy optimize {facts.path or 'STUDY_FILE'} --repeats 5"
-    directions = {name: way == "minimize" for name, way in facts.objectives.items()}
-    return stats.pareto(scores, directions, verify_command=command)
-
-
-def _raced(scores: pd.DataFrame, lower: bool, facts: StudyFacts):
-    """A race's verdict as the race decided it (each dropped point by the look that dropped
-    it: compare's Holm family would count them again); None for a study that did not race, or
-    a race still in its first ``min_repeats`` seeds."""
-    if facts.race is None:
-        return None
-    low, high = facts.race
-    ran = scores[scores["seed"] < high]  # a race gives seeds 0..max-1; any other is a rerun's
-    points = list(dict.fromkeys(ran["point"]))
-    try:
-        return stats.race_step(
-            ran, points, lower_is_better=lower, min_repeats=low, max_repeats=high
-        ).comparison
-    except stats.StatisticsError:  # not the shape of a race (seeds given by hand): compare them
-        return None
-
-
-def _point_labels(frame, shown: pd.DataFrame, names: list[str]) -> pd.Series:
-    """Each shown trial's point, as the trial runner tagged it (else made from its values)."""
-    labels = shown[names].apply(lambda row: label(row.to_dict()), axis=1) if names else "the default point"
-    labels = pd.Series(labels, index=shown.index)
-    tagged = completed(frame).set_index("trial").get("point")
-    if tagged is not None and tagged.reindex(shown.index).notna().all():  # the trial runner's label
-        labels = tagged.reindex(shown.index)
-    return labels
-
-
 def _chance_note(
     frame, shown: pd.DataFrame, points, searched: list[str], value: str, facts: StudyFacts
 ) -> str:
@@ -377,7 +290,7 @@ def _chance_note(
     )
     head = f"chance: {metric} {level}, always answering the validation split's majority class"
     if points is not None:  # a point is above chance when its mean is above its trials' chance
-        labels = _point_labels(frame, shown, [n for n in searched if n in shown and n != "seed"])
+        labels = _verdict.point_labels(frame, shown, [n for n in searched if n in shown and n != "seed"])
         by_point = chance.groupby(labels).max().reindex(points.index)
         below = points.index[points["mean"].to_numpy() <= by_point.to_numpy()]
         named = [f"{p} ({points.at[p, 'mean']:.4f})" for p in below]
@@ -403,7 +316,7 @@ def points_shown(points: pd.DataFrame) -> pd.DataFrame:
     def _p(value) -> str:
         return "" if pd.isna(value) else stats.format_p(value)
 
-    names = [c for c in points.columns if c not in stats.COLUMNS and c not in COST_COLUMNS]
+    names = [c for c in points.columns if c not in stats.COLUMNS and c not in _verdict.COST_COLUMNS]
     shown = pd.DataFrame({c: [_cell(c, v) for v in points[c]] for c in names}, index=points.index)
     shown["n"] = points["n"].astype(int).astype(str)
     half = (points["ci_high"] - points["ci_low"]) / 2
@@ -421,7 +334,7 @@ def points_shown(points: pd.DataFrame) -> pd.DataFrame:
     shown["p (Wilcoxon, Holm)"] = [_p(v) for v in points["p_wilcoxon"]]
     shown["verdict"] = stats.shown_verdicts(points)
     headers = _headers("", 0)
-    for column in [c for c in COST_COLUMNS if c in points]:
+    for column in [c for c in _verdict.COST_COLUMNS if c in points]:
         shown[headers.get(column, column)] = [_cell(column, v) for v in points[column]]
     return shown
 
@@ -457,7 +370,7 @@ def table(
         tails = [s.iloc[-last:] if s is not None else None for s in series]
         out[f"{metric}_mean_last{last}"] = [t.mean() if t is not None else math.nan for t in tails]
         out[f"{metric}_spread_last{last}"] = [t.max() - t.min() if t is not None else math.nan for t in tails]
-    scores = [c for c in done if str(c).startswith(SCORE_PREFIX)]  # several objectives' scores
+    scores = [c for c in done if str(c).startswith(_verdict.SCORE_PREFIX)]  # several objectives' scores
     for column in ("test_accuracy", "objective", *scores):
         if column in done and column not in out:
             out[column] = done[column]
