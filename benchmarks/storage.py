@@ -6,7 +6,9 @@ For each storage and each process count P, two runs on a fresh store:
 - rnnstudy: C commands (``--commands``) of P / C workers each, on a grid of P × T points of a
   fake model (tests/scripted's ``scripted_fit``: one epoch, no sleep, no training); MLflow on
   a SQLite file of the run's own (it is no part of the storage's figures);
-- plain Optuna: P processes, each ``study.optimize`` with a trivial objective for T trials.
+- plain Optuna: P processes, each ``study.optimize`` with a trivial objective for T trials,
+  paced to the trial rate of rnnstudy's run just before (its objective sleeps P / rate s), so
+  that both put the storage under the same load; ``--unpaced`` runs it as fast as it goes.
 
 Every process of both runs times itself with the same wrapper (a ``sitecustomize`` module
 put first on its path; it changes nothing it times):
@@ -146,11 +148,11 @@ TIMER = textwrap.dedent(
 
 PLAIN = textwrap.dedent(
     """
-    import sys, optuna
+    import sys, time, optuna
     from optuna.storages import GrpcStorageProxy, JournalStorage
     from optuna.storages.journal import JournalFileBackend, JournalFileOpenLock
 
-    url, name, trials = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    url, name, trials, pause = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if url.startswith("grpc://"):
         host, port = url.removeprefix("grpc://").split(":")
@@ -161,7 +163,14 @@ PLAIN = textwrap.dedent(
     else:
         storage = JournalStorage(JournalFileBackend(url, lock_obj=JournalFileOpenLock(url)))
     study = optuna.load_study(study_name=name, storage=storage, sampler=optuna.samplers.RandomSampler())
-    study.optimize(lambda trial: trial.suggest_float("x", 0.0, 1.0), n_trials=trials)
+
+
+    def objective(trial):
+        x = trial.suggest_float("x", 0.0, 1.0)
+        time.sleep(pause)  # paced: as many trials a second as rnnstudy's run managed
+        return x
+
+    study.optimize(objective, n_trials=trials)
     """
 )
 
@@ -426,10 +435,15 @@ def run_rnnstudy(kind: str, processes: int, commands: int, trials: int, root: Pa
     return result
 
 
-def run_plain(kind: str, processes: int, trials: int, root: Path, timeout: float) -> Result:
+def run_plain(
+    kind: str, processes: int, trials: int, root: Path, timeout: float, pause: float = 0.0
+) -> Result:
+    """``pause``: seconds each trial's objective sleeps, so that the storage sees the trial rate
+    of rnnstudy's run (0: as fast as it goes)."""
     import optuna
 
-    result = Result("plain Optuna", kind, processes, f"{processes} processes")
+    layout = f"{processes} processes" + (f", paced {pause:.1f} s" if pause else "")
+    result = Result("plain Optuna", kind, processes, layout)
     folder = Path(tempfile.mkdtemp(prefix="plain-", dir=root))
     timings = folder / "timings"
     timings.mkdir()
@@ -443,7 +457,7 @@ def run_plain(kind: str, processes: int, trials: int, root: Path, timeout: float
             if isinstance(made, optuna.storages.RDBStorage):  # its connection would count in the peak
                 made.engine.dispose()
             env[TIMINGS_ENV] = str(timings)
-            command = [sys.executable, str(folder / "plain.py"), url, "bench", str(trials)]
+            command = [sys.executable, str(folder / "plain.py"), url, "bench", str(trials), str(pause)]
             deadline = time.monotonic() + timeout
             with Connections(database) as connections:
                 started = [
@@ -498,6 +512,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=10, help="trials per process")
     parser.add_argument("--storages", default=",".join(STORAGES), help=f"of {', '.join(STORAGES)}")
     parser.add_argument("--timeout", type=float, default=600, help="seconds each run may take")
+    parser.add_argument(
+        "--unpaced",
+        action="store_true",
+        help="plain Optuna as fast as it goes, not paced to rnnstudy's trial rate (its storage then "
+        "takes more calls at once, which is no like-for-like comparison)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.processes, args.commands, args.trials = "4", 2, 2
@@ -518,11 +538,11 @@ def main() -> None:
     try:
         for kind in kinds:
             for processes in counts:
-                print(
-                    run_rnnstudy(kind, processes, args.commands, args.trials, root, args.timeout).row(),
-                    flush=True,
-                )
-                print(run_plain(kind, processes, args.trials, root, args.timeout).row(), flush=True)
+                ours = run_rnnstudy(kind, processes, args.commands, args.trials, root, args.timeout)
+                print(ours.row(), flush=True)
+                rate = ours.trials / ours.span_s if ours.trials and ours.span_s > 0 else 0.0
+                pause = 0.0 if args.unpaced or not rate else processes / rate  # a process's seconds a trial
+                print(run_plain(kind, processes, args.trials, root, args.timeout, pause).row(), flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     load = os.getloadavg()
