@@ -48,7 +48,16 @@ def test_each_sequence_study_validates_with_one_trial_per_row_of_its_report(data
 
 
 def optimize(data: Path, study: str, *args: str):
-    arguments = ["optimize", str(STUDIES / f"{study}.py"), "--data-dir", str(data), "--trials", "1"]
+    arguments = [
+        "optimize",
+        str(STUDIES / f"{study}.py"),
+        "--data-dir",
+        str(data),
+        "--trials",
+        "1",
+        "--repeats",
+        "1",
+    ]
     result = CliRunner().invoke(cli, [*arguments, *args])
     assert result.exit_code == 0, result.output
     spec = load_study(STUDIES / f"{study}.py")
