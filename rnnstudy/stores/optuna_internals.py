@@ -106,3 +106,14 @@ def grpc_proxy_server(storage, host: str, port: int, threads: int):
     cached = optuna.storages.get_storage(storage)
     pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="rnnstudy-proxy")
     return make_server(cached, host, port, pool)
+
+
+def frozen(trial):
+    """The stored state of a running ``optuna.Trial`` (its intermediate values, say)."""
+    return trial.storage.get_trial(trial._trial_id)
+
+
+def set_intermediate_value(trial, step: int, value: float) -> None:
+    """Store a running trial's value at ``step`` as ``Trial.report`` does, which Optuna refuses
+    in a study of several objectives (rnnstudy.trial.pruning reports the primary's)."""
+    trial.storage.set_trial_intermediate_value(trial._trial_id, step, value)

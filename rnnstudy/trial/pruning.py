@@ -10,6 +10,7 @@ read nothing else (Hyperband's brackets do, and a study of several objectives re
 from __future__ import annotations
 
 from rnnstudy.spec.study import Study
+from rnnstudy.stores import optuna_internals
 
 
 def report(trial, value: float, step: int, spec: Study) -> None:
@@ -17,8 +18,8 @@ def report(trial, value: float, step: int, spec: Study) -> None:
     if not spec.several:
         trial.report(value, step)
         return
-    if step not in trial.storage.get_trial(trial._trial_id).intermediate_values:  # as report keeps the first
-        trial.storage.set_trial_intermediate_value(trial._trial_id, step, float(value))
+    if step not in optuna_internals.frozen(trial).intermediate_values:  # as report keeps the first
+        optuna_internals.set_intermediate_value(trial, step, float(value))
 
 
 def should_prune(trial, spec: Study) -> bool:
@@ -26,7 +27,7 @@ def should_prune(trial, spec: Study) -> bool:
     if not spec.several:
         return trial.should_prune()
     return trial.study.pruner.prune(
-        _OneDirection(trial.study, spec.direction), trial.storage.get_trial(trial._trial_id)
+        _OneDirection(trial.study, spec.direction), optuna_internals.frozen(trial)
     )
 
 
