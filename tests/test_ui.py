@@ -188,9 +188,8 @@ def _processes() -> dict[int, tuple[int, int, str, str]]:
     return found
 
 
-def _family(pid: int) -> dict[int, str]:
-    """``pid`` and its descendants: pid -> start time (which tells a reused pid apart)."""
-    table = _processes()
+def _family(pid: int, table: dict[int, tuple[int, int, str, str]]) -> dict[int, str]:
+    """``pid`` and its descendants in ``table``: pid -> start time (which tells a reused pid apart)."""
     family, todo = {}, [pid]
     while todo:
         parent = todo.pop()
@@ -245,8 +244,9 @@ def test_a_stopped_server_leaves_nothing_running_and_frees_its_port(command, sto
     groups: set[int] = set()
     try:
         server.wait_for(f"http://127.0.0.1:{port}{health}")
-        family = _family(server.process.pid)
-        groups |= {_processes()[pid][1] for pid in family}
+        table = _processes()  # one snapshot: a child may end between two reads of /proc
+        family = _family(server.process.pid, table)
+        groups |= {table[pid][1] for pid in family}
         if command == "ui":  # the command, mlflow ui, its uvicorn and its job runner at least
             assert len(family) >= 4, family
         if stop == signal.SIGINT:
