@@ -33,6 +33,7 @@ is bounded (``--timeout``), and every process group it starts is killed at the e
     python benchmarks/storage.py --quick                  # every path, 4 processes, 2 trials each
     python benchmarks/storage.py                          # 8, 16, 32 processes, 4 commands, 10 trials each
     python benchmarks/storage.py --processes 8 --storages postgres,proxy --trials 5
+    python benchmarks/storage.py --processes 8 --storages postgres --breakdown   # and the storage methods that took the time
 """
 
 from __future__ import annotations
@@ -66,12 +67,12 @@ TIMINGS_ENV = "RNNSTUDY_BENCH_TIMINGS"  # the folder each process writes its tim
 # imported by every process of a run (first on its PYTHONPATH): times ask, tell and the storage
 TIMER = textwrap.dedent(
     """
-    import atexit, functools, os, threading, time
+    import atexit, functools, json, os, threading, time
 
     folder = os.environ.get("RNNSTUDY_BENCH_TIMINGS")
     if folder:
         path = os.path.join(folder, f"{os.getpid()}.jsonl")
-        state = {"storage_s": 0.0, "calls": 0}
+        state = {"storage_s": 0.0, "calls": 0, "methods": {}}  # methods: name -> [calls, seconds]
         local = threading.local()
         lock = threading.Lock()
 
@@ -80,7 +81,9 @@ TIMER = textwrap.dedent(
                 out.write(line + "\\n")
 
         def totals():
-            write(f'{{"storage_s": {state["storage_s"]}, "calls": {state["calls"]}}}')
+            with lock:
+                line = json.dumps(state)
+            write(line)
 
         def timed(kind, function):
             @functools.wraps(function)
@@ -103,9 +106,13 @@ TIMER = textwrap.dedent(
                 finally:
                     local.depth = depth
                     if depth == 0:  # a storage method that calls another counts once
+                        seconds = time.perf_counter() - started
                         with lock:
-                            state["storage_s"] += time.perf_counter() - started
+                            state["storage_s"] += seconds
                             state["calls"] += 1
+                            method = state["methods"].setdefault(function.__name__, [0, 0.0])
+                            method[0] += 1
+                            method[1] += seconds
             return wrapper
 
         def patch():
@@ -188,10 +195,22 @@ class Result:
     ask: list[float] = field(default_factory=list)
     tell: list[float] = field(default_factory=list)
     storage_s: float = 0.0
+    methods: dict[str, list[float]] = field(default_factory=dict)  # storage method -> [calls, seconds]
     peak_connections: int | None = None
     lost: int = 0
     duplicated: int = 0
     note: str = ""
+
+    def breakdown(self) -> str:
+        """The storage methods that took the time: calls and milliseconds per trial finished."""
+        if not self.trials:
+            return ""
+        ranked = sorted(self.methods.items(), key=lambda item: -item[1][1])
+        parts = [
+            f"{name} {calls / self.trials:.1f} × ({seconds / self.trials * 1000:.1f} ms)"
+            for name, (calls, seconds) in ranked
+        ]
+        return f"#   {self.who}, per trial: " + ", ".join(parts)
 
     def row(self) -> str:
         per_trial = self.storage_s / self.trials * 1000 if self.trials else float("nan")
@@ -358,7 +377,7 @@ def environment(folder: Path) -> dict:
 
 def read_timings(folder: Path, result: Result) -> None:
     for path in folder.glob("*.jsonl"):
-        storage_s = 0.0
+        totals = {"storage_s": 0.0}
         for line in path.read_text().splitlines():
             try:
                 record = json.loads(line)
@@ -369,8 +388,12 @@ def read_timings(folder: Path, result: Result) -> None:
             elif "tell" in record:
                 result.tell.append(record["tell"])
             else:
-                storage_s = record["storage_s"]  # cumulative: the last is the process's total
-        result.storage_s += storage_s
+                totals = record  # cumulative: the last is the process's total
+        result.storage_s += totals["storage_s"]
+        for name, (calls, seconds) in totals.get("methods", {}).items():
+            method = result.methods.setdefault(name, [0, 0.0])
+            method[0] += calls
+            method[1] += seconds
 
 
 def open_study(url: str, name: str):
@@ -518,6 +541,9 @@ def main() -> None:
         help="plain Optuna as fast as it goes, not paced to rnnstudy's trial rate (its storage then "
         "takes more calls at once, which is no like-for-like comparison)",
     )
+    parser.add_argument(
+        "--breakdown", action="store_true", help="after each pair, the storage methods that took the time"
+    )
     args = parser.parse_args()
     if args.quick:
         args.processes, args.commands, args.trials = "4", 2, 2
@@ -539,10 +565,12 @@ def main() -> None:
         for kind in kinds:
             for processes in counts:
                 ours = run_rnnstudy(kind, processes, args.commands, args.trials, root, args.timeout)
-                print(ours.row(), flush=True)
                 rate = ours.trials / ours.span_s if ours.trials and ours.span_s > 0 else 0.0
                 pause = 0.0 if args.unpaced or not rate else processes / rate  # a process's seconds a trial
-                print(run_plain(kind, processes, args.trials, root, args.timeout, pause).row(), flush=True)
+                plain = run_plain(kind, processes, args.trials, root, args.timeout, pause)
+                print(ours.row(), plain.row(), sep="\n", flush=True)
+                if args.breakdown:
+                    print(ours.breakdown(), plain.breakdown(), sep="\n", flush=True)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     load = os.getloadavg()
