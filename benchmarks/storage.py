@@ -72,7 +72,7 @@ TIMER = textwrap.dedent(
     folder = os.environ.get("RNNSTUDY_BENCH_TIMINGS")
     if folder:
         path = os.path.join(folder, f"{os.getpid()}.jsonl")
-        state = {"storage_s": 0.0, "calls": 0, "methods": {}}  # methods: name -> [calls, seconds]
+        state = {"methods": {}}  # storage method -> [calls, seconds]
         local = threading.local()
         lock = threading.Lock()
 
@@ -108,8 +108,6 @@ TIMER = textwrap.dedent(
                     if depth == 0:  # a storage method that calls another counts once
                         seconds = time.perf_counter() - started
                         with lock:
-                            state["storage_s"] += seconds
-                            state["calls"] += 1
                             method = state["methods"].setdefault(function.__name__, [0, 0.0])
                             method[0] += 1
                             method[1] += seconds
@@ -194,12 +192,16 @@ class Result:
     span_s: float = float("nan")
     ask: list[float] = field(default_factory=list)
     tell: list[float] = field(default_factory=list)
-    storage_s: float = 0.0
     methods: dict[str, list[float]] = field(default_factory=dict)  # storage method -> [calls, seconds]
     peak_connections: int | None = None
     lost: int = 0
     duplicated: int = 0
     note: str = ""
+
+    @property
+    def storage_s(self) -> float:
+        """Seconds inside the storage's methods, every process and thread."""
+        return sum(seconds for _, seconds in self.methods.values())
 
     def breakdown(self) -> str:
         """The storage methods that took the time: calls and milliseconds per trial finished."""
@@ -377,7 +379,7 @@ def environment(folder: Path) -> dict:
 
 def read_timings(folder: Path, result: Result) -> None:
     for path in folder.glob("*.jsonl"):
-        totals = {"storage_s": 0.0}
+        totals = {}
         for line in path.read_text().splitlines():
             try:
                 record = json.loads(line)
@@ -389,7 +391,6 @@ def read_timings(folder: Path, result: Result) -> None:
                 result.tell.append(record["tell"])
             else:
                 totals = record  # cumulative: the last is the process's total
-        result.storage_s += totals["storage_s"]
         for name, (calls, seconds) in totals.get("methods", {}).items():
             method = result.methods.setdefault(name, [0, 0.0])
             method[0] += calls
